@@ -1,0 +1,189 @@
+//! The one file that names burn backends. Everything else takes a `&Device`.
+//!
+//! Backends, chosen at run time by [`DeviceSpec`] and at build time by cargo features:
+//! `flex` (pure-Rust CPU, always present), `wgpu` (Vulkan/Metal/DX12; the default GPU path),
+//! `cuda` (NVIDIA).
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::Device;
+
+use crate::EngineError;
+
+/// Which compute device to run on, as written on the command line: `cpu`, `wgpu`, `cuda:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceSpec {
+    /// burn's `flex` CPU backend.
+    Cpu,
+    /// The best adapter wgpu finds (a discrete GPU first; Mesa lavapipe on a machine without one).
+    Wgpu,
+    /// The CUDA device with this index.
+    Cuda(usize),
+}
+
+/// What a device is, for logs and the server's health endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// The device as the user names it (`cpu`, `wgpu`, `cuda:0`).
+    pub device: String,
+    /// The burn backend behind it.
+    pub backend: &'static str,
+    /// The hardware, as the backend or the OS names it.
+    pub adapter: String,
+}
+
+impl FromStr for DeviceSpec {
+    type Err = EngineError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = |reason: String| EngineError::InvalidConfig {
+            field: "device".into(),
+            reason,
+        };
+        match text.trim() {
+            "cpu" | "flex" => Ok(Self::Cpu),
+            "wgpu" | "gpu" => Ok(Self::Wgpu),
+            "cuda" => Ok(Self::Cuda(0)),
+            other => match other.strip_prefix("cuda:") {
+                Some(index) => index.parse().map(Self::Cuda).map_err(|_| {
+                    invalid(format!(
+                        "`{other}`: the CUDA index must be a number, as in cuda:0"
+                    ))
+                }),
+                None => Err(invalid(format!(
+                    "`{other}` is not a device; use cpu, wgpu or cuda:N"
+                ))),
+            },
+        }
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cpu => f.write_str("cpu"),
+            Self::Wgpu => f.write_str("wgpu"),
+            Self::Cuda(index) => write!(f, "cuda:{index}"),
+        }
+    }
+}
+
+impl DeviceSpec {
+    /// The burn device, or an error naming the cargo feature this binary lacks.
+    pub fn device(self) -> Result<Device, EngineError> {
+        match self {
+            Self::Cpu => Ok(Device::flex()),
+            Self::Wgpu => wgpu_device(self),
+            Self::Cuda(index) => cuda_device(self, index),
+        }
+    }
+
+    /// Opens the device and describes it. Opening a GPU device initialises its driver, so call
+    /// this once at start-up, not per request.
+    pub fn describe(self) -> Result<DeviceInfo, EngineError> {
+        let device = self.device()?;
+        let (backend, adapter) = match self {
+            Self::Cpu => ("flex", cpu_name()),
+            Self::Wgpu => ("wgpu", gpu_name(&device)),
+            Self::Cuda(_) => ("cuda", gpu_name(&device)),
+        };
+        Ok(DeviceInfo {
+            device: self.to_string(),
+            backend,
+            adapter,
+        })
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device(_spec: DeviceSpec) -> Result<Device, EngineError> {
+    Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device(spec: DeviceSpec) -> Result<Device, EngineError> {
+    Err(EngineError::BackendNotCompiled {
+        device: spec.to_string(),
+        feature: "wgpu",
+    })
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_device(_spec: DeviceSpec, index: usize) -> Result<Device, EngineError> {
+    Ok(Device::cuda(index))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_device(spec: DeviceSpec, _index: usize) -> Result<Device, EngineError> {
+    Err(EngineError::BackendNotCompiled {
+        device: spec.to_string(),
+        feature: "cuda",
+    })
+}
+
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn gpu_name(device: &Device) -> String {
+    device
+        .identity()
+        .map_or_else(|| "unknown adapter".to_string(), |identity| identity.name)
+}
+
+#[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+fn gpu_name(_device: &Device) -> String {
+    "unknown adapter".to_string()
+}
+
+/// The CPU model from `/proc/cpuinfo` (Linux) and the thread count burn's rayon pool uses.
+fn cpu_name() -> String {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    format!("{model} ({threads} threads)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_device_form() {
+        assert_eq!("cpu".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cpu);
+        assert_eq!("wgpu".parse::<DeviceSpec>().unwrap(), DeviceSpec::Wgpu);
+        assert_eq!("cuda".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(0));
+        assert_eq!("cuda:3".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(3));
+        for spec in [DeviceSpec::Cpu, DeviceSpec::Wgpu, DeviceSpec::Cuda(1)] {
+            assert_eq!(spec.to_string().parse::<DeviceSpec>().unwrap(), spec);
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_devices_naming_the_field() {
+        let message = "tpu".parse::<DeviceSpec>().unwrap_err().to_string();
+        assert!(message.starts_with("invalid device:"), "{message}");
+        assert!(message.contains("tpu"), "{message}");
+        let message = "cuda:x".parse::<DeviceSpec>().unwrap_err().to_string();
+        assert!(message.contains("cuda:0"), "{message}");
+    }
+
+    #[test]
+    fn cpu_runs_a_tensor_op() {
+        let device = DeviceSpec::Cpu.device().unwrap();
+        let x = burn::tensor::Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &device);
+        let y = x.clone().matmul(x).into_data();
+        y.assert_approx_eq::<f32>(
+            &burn::tensor::TensorData::from([[7.0, 10.0], [15.0, 22.0]]),
+            burn::tensor::Tolerance::absolute(1e-6),
+        );
+        let info = DeviceSpec::Cpu.describe().unwrap();
+        assert_eq!(info.backend, "flex");
+        assert!(info.adapter.contains("threads"), "{}", info.adapter);
+    }
+}

@@ -1,0 +1,3 @@
+//! Props-only pieces of pages.
+
+pub mod server_status;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this script).
+#
+# Runs setup first (installs what is missing, builds the UI bundle and the release binary), then:
+# formatting, clippy with warnings denied, the dependency rule, docs, the wasm32 check of
+# shared + frontend, and every test of the workspace in release mode (numeric code is too slow in
+# debug). The end-to-end tests in tests/ start the real `lethe` binary and headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '\033[1m[test]\033[0m %s\n' "$*" >&2; }
+
+scripts/setup.sh
+
+log "cargo fmt --check"
+cargo fmt --all --check
+
+log "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+log "dependency rule: the wasm UI never depends on burn or axum"
+if cargo tree -p frontend -e normal --prefix none | grep -E '^(burn|axum|engine|server)[ -]' ; then
+  echo "frontend depends on a native-only crate (above)" >&2
+  exit 1
+fi
+if cargo tree -p engine -e normal --prefix none | grep -E '^(shared|server) ' ; then
+  echo "engine depends on another workspace crate (above)" >&2
+  exit 1
+fi
+
+log "cargo check -p shared -p frontend --target wasm32-unknown-unknown"
+RUSTC_BOOTSTRAP=1 cargo +debian-web check -p shared -p frontend --target wasm32-unknown-unknown \
+  -Zbuild-std=std,panic_abort --target-dir "${CARGO_TARGET_DIR:-$PWD/target}/front"
+
+log "cargo doc --workspace --no-deps"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+log "cargo test --workspace --release"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+cargo test --workspace --release

@@ -1,0 +1,25 @@
+//! `lethe`: the Lethe command line. `lethe serve` runs the server with the UI.
+#![expect(clippy::print_stdout, reason = "CLI output")]
+
+use clap::Parser as _;
+use server::config::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,server=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            server::serve(&args, |addr| {
+                println!("Lethe is listening on http://{addr}/");
+            })
+            .await
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Support for Lethe's end-to-end tests: the real `lethe` binary on a free port, a real headless
+//! Chromium driven over WebDriver (Debian's `chromium-driver`), and a minimal HTTP client.
+//!
+//! Every wait is on a condition with a deadline, never a fixed sleep.
+
+pub mod browser;
+pub mod http;
+pub mod server;
+
+use std::path::PathBuf;
+
+/// The repository root (this crate lives in `<root>/tests`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits inside the repository")
+        .to_path_buf()
+}
+
+/// Where tests leave screenshots and logs for people to look at (git-ignored).
+pub fn artifacts_dir() -> PathBuf {
+    let dir = repo_root().join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("the repository is writable");
+    dir
+}

@@ -1,0 +1,117 @@
+//! The real `lethe serve`, started on a free port with a fresh data dir.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::repo_root;
+
+/// A running server process, killed on drop.
+pub struct LetheServer {
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub base_url: String,
+    /// The server's `--data-dir`.
+    pub data_dir: PathBuf,
+    _data_dir_guard: TempDir,
+    _child: Child,
+}
+
+/// The `lethe` binary cargo built beside this test executable (same target dir and profile).
+pub fn lethe_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the test executable")?;
+    // <target>/<profile>/deps/<test>-<hash>  ->  <target>/<profile>/lethe
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .context("the test executable sits in <target>/<profile>/deps")?;
+    let binary = profile_dir.join(format!("lethe{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        bail!(
+            "{} is missing: run the tests with `cargo test --workspace` so cargo builds the server binary too",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+impl LetheServer {
+    /// Starts `lethe serve --addr 127.0.0.1:0` on the repository's `public/` and waits until it
+    /// prints the address it listens on.
+    pub async fn start() -> anyhow::Result<Self> {
+        let data_dir_guard = TempDir::new("lethe-e2e-data")?;
+        let data_dir = data_dir_guard.path.clone();
+        let mut child = Command::new(lethe_binary()?)
+            .args(["serve", "--addr", "127.0.0.1:0", "--device", "cpu"])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--static-dir")
+            .arg(repo_root().join("public"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting lethe serve")?;
+        let stdout = child.stdout.take().context("capturing lethe's stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base_url = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line
+                    .split_whitespace()
+                    .find(|word| word.starts_with("http://"))
+                {
+                    return Ok(url.trim_end_matches('/').to_string());
+                }
+            }
+            bail!("lethe serve exited before printing its address")
+        })
+        .await
+        .context("lethe serve did not print its address within 60 s")??;
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self {
+            base_url,
+            data_dir,
+            _data_dir_guard: data_dir_guard,
+            _child: child,
+        })
+    }
+
+    /// `host:port` of the server.
+    pub fn authority(&self) -> &str {
+        self.base_url.trim_start_matches("http://")
+    }
+}
+
+/// A directory under the system temp dir, removed on drop.
+pub struct TempDir {
+    /// Its path.
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates a fresh, uniquely named directory.
+    pub fn new(prefix: &str) -> anyhow::Result<Self> {
+        let unique = format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_nanos())
+        );
+        let path = std::env::temp_dir().join(unique);
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Err(error) = std::fs::remove_dir_all(&self.path) {
+            eprintln!("could not remove {}: {error}", self.path.display());
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The built UI, served by the real `lethe` binary, renders in headless Chromium and shows the
+//! server's health data fetched from the API.
+
+use lethe_e2e::browser::Browser;
+use lethe_e2e::http;
+use lethe_e2e::server::LetheServer;
+use shared::health::Health;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_renders_navigation_and_health_from_the_api() -> anyhow::Result<()> {
+    let server = LetheServer::start().await?;
+    let response = http::get(server.authority(), shared::paths::API_HEALTH, &[]).await?;
+    assert_eq!(response.status, 200);
+    let health: Health = serde_json::from_slice(&response.body)?;
+    assert_eq!(health.backend.device, "cpu");
+
+    let browser = Browser::start().await?;
+    browser
+        .client
+        .goto(&format!("{}/", server.base_url))
+        .await?;
+
+    let mut labels = Vec::new();
+    for test_id in ["nav-runs", "nav-new-run", "nav-compare"] {
+        let link = browser.find(&format!("[data-testid={test_id}]")).await?;
+        labels.push(link.text().await?);
+    }
+    assert_eq!(labels, ["Runs", "New run", "Compare"]);
+    browser.find("[data-testid=page-runs]").await?;
+
+    let version = browser
+        .wait_for_text("[data-testid=server-version]", |text| !text.is_empty())
+        .await?;
+    assert_eq!(version, format!("Lethe {}", health.version));
+    let commit = browser
+        .find("[data-testid=server-commit]")
+        .await?
+        .text()
+        .await?;
+    assert_eq!(commit, health.git_commit);
+    let device = browser
+        .find("[data-testid=server-device]")
+        .await?
+        .text()
+        .await?;
+    assert_eq!(
+        device,
+        format!("{} ({})", health.backend.device, health.backend.backend)
+    );
+    let adapter = browser
+        .find("[data-testid=server-adapter]")
+        .await?
+        .text()
+        .await?;
+    assert_eq!(adapter, health.backend.adapter);
+    browser.screenshot("shell-runs").await?;
+
+    // Client-side navigation: the router swaps the page without a reload.
+    browser
+        .find("[data-testid=nav-new-run]")
+        .await?
+        .click()
+        .await?;
+    browser.find("[data-testid=page-new-run]").await?;
+    assert_eq!(browser.client.current_url().await?.path(), "/runs/new");
+    let current = browser.find("[data-testid=nav-new-run]").await?;
+    assert_eq!(current.attr("aria-current").await?.as_deref(), Some("page"));
+
+    // A deep link is answered by the server's SPA fallback and routed by the client.
+    browser
+        .client
+        .goto(&format!("{}/compare", server.base_url))
+        .await?;
+    browser.find("[data-testid=page-compare]").await?;
+    browser.screenshot("shell-compare").await?;
+
+    browser
+        .client
+        .goto(&format!("{}/no/such/page", server.base_url))
+        .await?;
+    let missing = browser
+        .find("[data-testid=page-not-found]")
+        .await?
+        .text()
+        .await?;
+    assert!(missing.contains("/no/such/page"), "{missing}");
+
+    browser.close().await
+}
+
+#[tokio::test]
+async fn built_bundle_is_served_compressed_and_cached() -> anyhow::Result<()> {
+    let server = LetheServer::start().await?;
+    let index = http::get(server.authority(), "/", &[]).await?;
+    assert_eq!(
+        index.status,
+        200,
+        "index: {}",
+        String::from_utf8_lossy(&index.body)
+    );
+    assert_eq!(index.header("cache-control"), Some("no-cache"));
+    let html = String::from_utf8(index.body)?;
+    let wasm_path = html
+        .split('"')
+        .find(|part| part.starts_with("/pkg/") && part.ends_with(".wasm"))
+        .expect("index.html names the wasm bundle")
+        .to_string();
+
+    let plain = http::get(server.authority(), &wasm_path, &[]).await?;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-type"), Some("application/wasm"));
+    assert_eq!(
+        plain.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    for encoding in ["gzip", "br"] {
+        let compressed = http::get(
+            server.authority(),
+            &wasm_path,
+            &[("Accept-Encoding", encoding)],
+        )
+        .await?;
+        assert_eq!(compressed.status, 200);
+        assert_eq!(compressed.header("content-encoding"), Some(encoding));
+        assert!(
+            compressed.body.len() < plain.body.len(),
+            "{encoding}: {} bytes vs {} raw",
+            compressed.body.len(),
+            plain.body.len()
+        );
+        eprintln!(
+            "wasm bundle: {} bytes raw, {} bytes {encoding}",
+            plain.body.len(),
+            compressed.body.len()
+        );
+    }
+    Ok(())
+}
