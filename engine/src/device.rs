@@ -73,7 +73,7 @@ impl DeviceSpec {
     /// The burn device, or an error naming the cargo feature this binary lacks.
     pub fn device(self) -> Result<Device, EngineError> {
         match self {
-            Self::Cpu => Ok(Device::flex()),
+            Self::Cpu => cpu_device(self),
             Self::Wgpu => wgpu_device(self),
             Self::Cuda(index) => cuda_device(self, index),
         }
@@ -94,6 +94,19 @@ impl DeviceSpec {
             adapter,
         })
     }
+}
+
+#[cfg(feature = "flex")]
+fn cpu_device(_spec: DeviceSpec) -> Result<Device, EngineError> {
+    Ok(Device::flex())
+}
+
+#[cfg(not(feature = "flex"))]
+fn cpu_device(spec: DeviceSpec) -> Result<Device, EngineError> {
+    Err(EngineError::BackendNotCompiled {
+        device: spec.to_string(),
+        feature: "flex",
+    })
 }
 
 #[cfg(feature = "wgpu")]

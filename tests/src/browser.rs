@@ -10,8 +10,6 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::process::{Child, Command};
 
-use crate::server::TempDir;
-
 /// How long any wait for the page may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(30);
 
@@ -20,7 +18,7 @@ pub struct Browser {
     /// The WebDriver session.
     pub client: Client,
     _driver: Child,
-    _profile: TempDir,
+    _profile: tempfile::TempDir,
 }
 
 fn find_program(candidates: &[&str]) -> Option<PathBuf> {
@@ -50,8 +48,11 @@ impl Browser {
             .spawn()
             .with_context(|| format!("starting {}", driver_path.display()))?;
         wait_for_port(port).await?;
-        let profile = TempDir::new("lethe-e2e-chromium")?;
-        let capabilities = chrome_capabilities(&chromium, &profile.path);
+        let profile = tempfile::Builder::new()
+            .prefix("lethe-e2e-chromium")
+            .tempdir()
+            .context("creating a Chromium profile dir")?;
+        let capabilities = chrome_capabilities(&chromium, profile.path());
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&format!("http://127.0.0.1:{port}"))

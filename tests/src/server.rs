@@ -16,7 +16,7 @@ pub struct LetheServer {
     pub base_url: String,
     /// The server's `--data-dir`.
     pub data_dir: PathBuf,
-    _data_dir_guard: TempDir,
+    _data_dir_guard: tempfile::TempDir,
     _child: Child,
 }
 
@@ -42,8 +42,11 @@ impl LetheServer {
     /// Starts `lethe serve --addr 127.0.0.1:0` on the repository's `public/` and waits until it
     /// prints the address it listens on.
     pub async fn start() -> anyhow::Result<Self> {
-        let data_dir_guard = TempDir::new("lethe-e2e-data")?;
-        let data_dir = data_dir_guard.path.clone();
+        let data_dir_guard = tempfile::Builder::new()
+            .prefix("lethe-e2e-data")
+            .tempdir()
+            .context("creating a data dir")?;
+        let data_dir = data_dir_guard.path().to_path_buf();
         let mut child = Command::new(lethe_binary()?)
             .args(["serve", "--addr", "127.0.0.1:0", "--device", "cpu"])
             .arg("--data-dir")
@@ -83,35 +86,5 @@ impl LetheServer {
     /// `host:port` of the server.
     pub fn authority(&self) -> &str {
         self.base_url.trim_start_matches("http://")
-    }
-}
-
-/// A directory under the system temp dir, removed on drop.
-pub struct TempDir {
-    /// Its path.
-    pub path: PathBuf,
-}
-
-impl TempDir {
-    /// Creates a fresh, uniquely named directory.
-    pub fn new(prefix: &str) -> anyhow::Result<Self> {
-        let unique = format!(
-            "{prefix}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_nanos())
-        );
-        let path = std::env::temp_dir().join(unique);
-        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(Self { path })
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if let Err(error) = std::fs::remove_dir_all(&self.path) {
-            eprintln!("could not remove {}: {error}", self.path.display());
-        }
     }
 }
