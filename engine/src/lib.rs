@@ -11,6 +11,7 @@
 
 pub mod device;
 pub mod error;
+pub mod llama;
 
 pub use device::{DeviceInfo, DeviceSpec};
 pub use error::EngineError;
