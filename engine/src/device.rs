@@ -96,6 +96,15 @@ impl DeviceSpec {
     }
 }
 
+/// The error for a device whose backend `feature` this binary was built without.
+#[cfg(not(all(feature = "flex", feature = "wgpu", feature = "cuda")))]
+fn not_compiled(spec: DeviceSpec, feature: &'static str) -> EngineError {
+    EngineError::BackendNotCompiled {
+        device: spec.to_string(),
+        feature,
+    }
+}
+
 #[cfg(feature = "flex")]
 fn cpu_device(_spec: DeviceSpec) -> Result<Device, EngineError> {
     Ok(Device::flex())
@@ -103,10 +112,7 @@ fn cpu_device(_spec: DeviceSpec) -> Result<Device, EngineError> {
 
 #[cfg(not(feature = "flex"))]
 fn cpu_device(spec: DeviceSpec) -> Result<Device, EngineError> {
-    Err(EngineError::BackendNotCompiled {
-        device: spec.to_string(),
-        feature: "flex",
-    })
+    Err(not_compiled(spec, "flex"))
 }
 
 #[cfg(feature = "wgpu")]
@@ -116,10 +122,7 @@ fn wgpu_device(_spec: DeviceSpec) -> Result<Device, EngineError> {
 
 #[cfg(not(feature = "wgpu"))]
 fn wgpu_device(spec: DeviceSpec) -> Result<Device, EngineError> {
-    Err(EngineError::BackendNotCompiled {
-        device: spec.to_string(),
-        feature: "wgpu",
-    })
+    Err(not_compiled(spec, "wgpu"))
 }
 
 #[cfg(feature = "cuda")]
@@ -129,10 +132,7 @@ fn cuda_device(_spec: DeviceSpec, index: usize) -> Result<Device, EngineError> {
 
 #[cfg(not(feature = "cuda"))]
 fn cuda_device(spec: DeviceSpec, _index: usize) -> Result<Device, EngineError> {
-    Err(EngineError::BackendNotCompiled {
-        device: spec.to_string(),
-        feature: "cuda",
-    })
+    Err(not_compiled(spec, "cuda"))
 }
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
