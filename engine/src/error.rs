@@ -20,6 +20,14 @@ pub enum EngineError {
         /// The cargo feature that provides it.
         feature: &'static str,
     },
+    /// A checkpoint, tokenizer or data file is malformed or does not fit the model.
+    #[error("{path}: {reason}")]
+    InvalidFile {
+        /// The file (or model directory) at fault.
+        path: std::path::PathBuf,
+        /// What is wrong with it, naming keys, fields or offsets.
+        reason: String,
+    },
     /// A filesystem operation failed on `path`.
     #[error("{path}: {source}")]
     Io {

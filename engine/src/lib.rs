@@ -9,9 +9,12 @@
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod data;
 pub mod device;
 pub mod error;
 pub mod llama;
+pub mod tokenizer;
 
 pub use device::{DeviceInfo, DeviceSpec};
 pub use error::EngineError;
+pub use tokenizer::Tokenizer;

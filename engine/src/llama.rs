@@ -1,7 +1,30 @@
-//! One decoder-only transformer for the Llama, Qwen3 and Mistral families (and SmolLM2, a Llama).
+//! One decoder-only transformer for the Llama, Qwen3 and Mistral families (and SmolLM2, a Llama),
+//! loaded from HF safetensors or llama.cpp GGUF.
 //!
 //! Reference: transformers `modeling_llama.py`, `modeling_qwen3.py`, `modeling_mistral.py`.
+//! Files are ordered bottom-up like `modeling_llama.py`: [`norm`], [`rope`], [`attention`],
+//! [`mlp`], [`block`], [`model`]; then loading ([`weights`], [`gguf`], [`mod@load`]) and running
+//! ([`batch`], [`kv_cache`], [`generate`], [`score`]).
 
+pub mod attention;
+pub mod batch;
+pub mod block;
 pub mod config;
+pub mod generate;
+pub mod gguf;
+pub mod kv_cache;
+pub mod load;
+pub mod mlp;
+pub mod model;
+pub mod norm;
+pub mod rope;
+pub mod score;
+pub mod weights;
 
+pub use batch::{Padding, TokenBatch};
 pub use config::{Family, HfLlamaConfig, LlamaConfig, RopeConfig, RopeScaling};
+pub use generate::{GenerateOptions, Generation};
+pub use load::{LoadedModel, ModelInfo, ModelSource, inspect, load};
+pub use model::{LlamaForCausalLM, WeightDtype};
+pub use score::SequenceNll;
+pub use weights::{Checkpoint, HostTensor, SafetensorsFiles};

@@ -20,6 +20,58 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: REST API, live progress and the web UI.
     Serve(ServeArgs),
+    /// Look at and run models: `inspect`, `score`.
+    Model {
+        /// Which model command.
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+/// `lethe model ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum ModelCommand {
+    /// Architecture, parameter count, on-disk dtypes, tokenizer and chat template (no weights loaded).
+    Inspect {
+        /// A model directory, a .gguf file, or a hub id (org/name) in the local Hugging Face cache.
+        model: String,
+    },
+    /// Answer-only NLL of every question/answer row of a JSONL file, one JSON object per row.
+    Score(ScoreArgs),
+}
+
+/// How `lethe model score` builds prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TemplateChoice {
+    /// `Question: {question}\nAnswer: ` (spec §6.1 string path).
+    Plain,
+    /// The model family's chat template (spec §6.2).
+    Chat,
+}
+
+/// Flags of `lethe model score`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScoreArgs {
+    /// A model directory, a .gguf file, or a hub id in the local Hugging Face cache.
+    pub model: String,
+    /// JSONL with `question` and `answer` on every line.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Prompt format.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub template: TemplateChoice,
+    /// Compute device: cpu, wgpu or cuda:N.
+    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
+    pub device: DeviceSpec,
+    /// Weight precision on the device: f32, f16 or bf16.
+    #[arg(long, default_value = "f32")]
+    pub dtype: engine::llama::WeightDtype,
+    /// Rows per forward pass.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub batch_size: u16,
+    /// Truncation of the plain template's token sequences (OU: 512).
+    #[arg(long, default_value_t = 512)]
+    pub max_length: usize,
 }
 
 /// Flags of `lethe serve`.

@@ -6,6 +6,7 @@
 //! [`config::Cli`] is the `lethe` command line, [`serve`] runs the main job.
 
 pub mod assets;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod routes;

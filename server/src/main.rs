@@ -2,7 +2,7 @@
 #![expect(clippy::print_stdout, reason = "CLI output")]
 
 use clap::Parser as _;
-use server::config::{Cli, Command};
+use server::config::{Cli, Command, ModelCommand};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -20,6 +20,13 @@ async fn main() -> anyhow::Result<()> {
                 println!("Lethe is listening on http://{addr}/");
             })
             .await
+        }
+        Command::Model { command } => {
+            let mut stdout = std::io::stdout().lock();
+            match command {
+                ModelCommand::Inspect { model } => server::cli::model::inspect(&model, &mut stdout),
+                ModelCommand::Score(args) => server::cli::model::score(&args, &mut stdout),
+            }
         }
     }
 }

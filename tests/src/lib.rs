@@ -11,7 +11,10 @@ use std::path::PathBuf;
 
 /// The repository root (this crate lives in `<root>/tests`).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // `cargo test` sets CARGO_MANIFEST_DIR at run time too; prefer it to the compile-time value,
+    // which goes stale when a build cache is shared between checkouts at different paths.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .parent()
         .expect("the tests crate sits inside the repository")
         .to_path_buf()

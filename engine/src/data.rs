@@ -1,0 +1,6 @@
+//! Turning question/answer text into model inputs: prompt templates per model family, the
+//! two-tokenisation prompt/answer split and answer-only labels (spec §6).
+
+pub mod chat;
+
+pub use chat::{Encoded, IGNORE_INDEX, PromptTemplate};

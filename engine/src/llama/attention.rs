@@ -1,0 +1,94 @@
+//! Grouped-query self-attention with RoPE, Qwen3's per-head q/k norms, optional biases and a KV
+//! cache (`LlamaAttention`, `Qwen3Attention`, `MistralAttention` with eager attention).
+//! Paper (GQA): <https://arxiv.org/abs/2305.13245>.
+//!
+//! Key/value heads are never copied `n_rep` times (HF's `repeat_kv`): the queries of one group are
+//! stacked along the sequence axis and multiplied with their shared key/value head instead, which
+//! is the same arithmetic on fewer bytes.
+
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::activation::softmax;
+use burn::tensor::{FloatDType, Tensor};
+
+use super::kv_cache::LayerCache;
+use super::norm::RmsNorm;
+use super::rope::RopeTables;
+
+/// q/k/v/o projections (HF key names) and the head layout.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// `[hidden, heads * head_dim]`.
+    pub q_proj: Linear,
+    /// `[hidden, kv_heads * head_dim]`.
+    pub k_proj: Linear,
+    /// `[hidden, kv_heads * head_dim]`.
+    pub v_proj: Linear,
+    /// `[heads * head_dim, hidden]`.
+    pub o_proj: Linear,
+    /// Qwen3: RMSNorm over each query head, before RoPE.
+    pub q_norm: Option<RmsNorm>,
+    /// Qwen3: RMSNorm over each key head, before RoPE.
+    pub k_norm: Option<RmsNorm>,
+    /// Query heads.
+    pub num_heads: usize,
+    /// Key/value heads.
+    pub num_kv_heads: usize,
+    /// Width of one head.
+    pub head_dim: usize,
+}
+
+impl Attention {
+    /// `x`: `[batch, seq, hidden]`; `mask`: additive f32 `[batch, 1, seq, past + seq]`.
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        rope: &RopeTables,
+        mask: &Tensor<4>,
+        cache: Option<&mut LayerCache>,
+    ) -> Tensor<3> {
+        let [batch, seq, _] = x.dims();
+        let (heads, kv_heads, head_dim) = (self.num_heads, self.num_kv_heads, self.head_dim);
+        let split = |t: Tensor<3>, n: usize, norm: Option<&RmsNorm>| {
+            let t = t.reshape([batch, seq, n, head_dim]);
+            let t = match norm {
+                Some(norm) => norm.forward(t),
+                None => t,
+            };
+            t.swap_dims(1, 2)
+        };
+        let q = split(self.q_proj.forward(x.clone()), heads, self.q_norm.as_ref());
+        let k = split(
+            self.k_proj.forward(x.clone()),
+            kv_heads,
+            self.k_norm.as_ref(),
+        );
+        let v = split(self.v_proj.forward(x), kv_heads, None);
+        let q = rope.apply(q);
+        let k = rope.apply(k);
+        let (k, v) = match cache {
+            Some(cache) => cache.append(k, v),
+            None => (k, v),
+        };
+        let keys = k.dims()[2];
+        let group = heads / kv_heads;
+        #[expect(clippy::cast_precision_loss, reason = "head_dim is small")]
+        let scale = (head_dim as f64).powf(-0.5);
+        let dtype = q.dtype();
+        // [b, heads, s, d] -> [b, kv_heads, group * s, d]: queries sharing a kv head, stacked.
+        let q = q.reshape([batch, kv_heads, group * seq, head_dim]);
+        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
+        let scores = scores
+            .reshape([batch, heads, seq, keys])
+            .cast(FloatDType::F32)
+            + mask.clone();
+        let probs = softmax(scores, 3).cast(dtype);
+        let out = probs
+            .reshape([batch, kv_heads, group * seq, keys])
+            .matmul(v)
+            .reshape([batch, heads, seq, head_dim])
+            .swap_dims(1, 2)
+            .reshape([batch, seq, heads * head_dim]);
+        self.o_proj.forward(out)
+    }
+}

@@ -1,0 +1,41 @@
+//! One pre-norm decoder layer (`LlamaDecoderLayer`):
+//! `x + attn(norm(x))`, then `x + mlp(norm(x))`.
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+
+use super::attention::Attention;
+use super::kv_cache::LayerCache;
+use super::mlp::Mlp;
+use super::norm::RmsNorm;
+use super::rope::RopeTables;
+
+/// Attention and MLP with their norms, named like the HF keys.
+#[derive(Module, Debug)]
+pub struct DecoderLayer {
+    /// Self-attention.
+    pub self_attn: Attention,
+    /// SwiGLU MLP.
+    pub mlp: Mlp,
+    /// Norm before attention.
+    pub input_layernorm: RmsNorm,
+    /// Norm before the MLP.
+    pub post_attention_layernorm: RmsNorm,
+}
+
+impl DecoderLayer {
+    /// `[batch, seq, hidden] -> [batch, seq, hidden]`.
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        rope: &RopeTables,
+        mask: &Tensor<4>,
+        cache: Option<&mut LayerCache>,
+    ) -> Tensor<3> {
+        let h = x.clone()
+            + self
+                .self_attn
+                .forward(self.input_layernorm.forward(x), rope, mask, cache);
+        h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
+    }
+}

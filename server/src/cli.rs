@@ -1,0 +1,4 @@
+//! Command-line subcommands other than `serve`: thin layers that parse files, call the engine and
+//! print. Each writes to the `Write` it is given, so tests capture the output.
+
+pub mod model;
