@@ -24,6 +24,7 @@ pub mod weights;
 pub use batch::{Padding, TokenBatch};
 pub use config::{Family, HfLlamaConfig, LlamaConfig, RopeConfig, RopeScaling};
 pub use generate::{GenerateOptions, Generation};
+pub use kv_cache::KvCache;
 pub use load::{LoadedModel, ModelInfo, ModelSource, inspect, load};
 pub use model::{LlamaForCausalLM, WeightDtype};
 pub use score::SequenceNll;

@@ -30,9 +30,8 @@ pub struct Generation {
 
 /// The argmax id at the last position of every row.
 fn last_argmax(logits: Tensor<3>) -> Vec<u32> {
-    let [batch, seq, vocab] = logits.dims();
+    let [batch, _, vocab] = logits.dims();
     logits
-        .narrow(1, seq - 1, 1)
         .reshape([batch, vocab])
         .argmax(1)
         .into_data()
@@ -42,6 +41,14 @@ fn last_argmax(logits: Tensor<3>) -> Vec<u32> {
 }
 
 impl LlamaForCausalLM {
+    /// Logits of the last position only (`[batch, 1, vocab]`): the prefill never projects the
+    /// prompt's other positions onto the vocabulary.
+    fn last_logits(&self, batch: &TokenBatch, cache: Option<&mut super::KvCache>) -> Tensor<3> {
+        let hidden = self.forward_hidden(batch, cache);
+        let seq = hidden.dims()[1];
+        self.logits(hidden.narrow(1, seq - 1, 1))
+    }
+
     /// Greedy continuations of `prompts` (batched, left-padded).
     pub fn generate(&self, prompts: &[Vec<u32>], options: &GenerateOptions) -> Vec<Generation> {
         let rows = prompts.len();
@@ -59,9 +66,9 @@ impl LlamaForCausalLM {
         let mut cache = self.new_cache(rows);
         let mut sequence = prompt.clone();
         let mut next = if options.use_cache {
-            last_argmax(self.forward(&prompt, Some(&mut cache)))
+            last_argmax(self.last_logits(&prompt, Some(&mut cache)))
         } else {
-            last_argmax(self.forward(&prompt, None))
+            last_argmax(self.last_logits(&prompt, None))
         };
         for step in 0..options.max_new_tokens {
             for (row, id) in next.iter_mut().enumerate() {
@@ -85,10 +92,10 @@ impl LlamaForCausalLM {
                 seq: 1,
             };
             next = if options.use_cache {
-                last_argmax(self.forward(&step_batch, Some(&mut cache)))
+                last_argmax(self.last_logits(&step_batch, Some(&mut cache)))
             } else {
                 sequence = append_column(&sequence, &next);
-                last_argmax(self.forward(&sequence, None))
+                last_argmax(self.last_logits(&sequence, None))
             };
         }
         out

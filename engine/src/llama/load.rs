@@ -3,7 +3,9 @@
 //!
 //! Hub ids are resolved in the local Hugging Face cache (`$HF_HUB_CACHE`, else `$HF_HOME/hub`,
 //! else `~/.cache/huggingface/hub`; layout `models--{org}--{name}/snapshots/{revision}`), which is
-//! where `huggingface-cli download` and transformers put them.
+//! where `huggingface-cli download` and transformers put them. With the `hub` feature, an id that is
+//! not cached is downloaded there (config, tokenizer and safetensors files only) unless
+//! `HF_HUB_OFFLINE=1`; `HF_TOKEN` authorises gated repositories such as meta-llama's.
 
 use std::path::{Path, PathBuf};
 
@@ -55,10 +57,54 @@ pub fn resolve_in_cache(cache: &Path, repo_id: &str) -> Option<PathBuf> {
     (dirs.len() == 1).then(|| dirs.remove(0))
 }
 
+/// Downloads the files a model needs from the Hugging Face hub into the cache; returns the snapshot
+/// directory, or why it could not.
+#[cfg(feature = "hub")]
+fn download(repo_id: &str) -> Result<PathBuf, String> {
+    let api = hf_hub::api::sync::ApiBuilder::from_env()
+        .with_progress(false)
+        .build()
+        .map_err(|error| format!("the hub client failed to start: {error}"))?;
+    let repo = api.model(repo_id.to_string());
+    let info = repo
+        .info()
+        .map_err(|error| format!("downloading it failed: {error}"))?;
+    let wanted = |name: &str| {
+        !name.contains('/')
+            && (name.ends_with(".json")
+                || name.ends_with(".safetensors")
+                || name.ends_with(".jinja"))
+    };
+    let mut snapshot = None;
+    for file in info.siblings.iter().filter(|file| wanted(&file.rfilename)) {
+        tracing::info!(repo = repo_id, file = %file.rfilename, "downloading");
+        let path = repo
+            .get(&file.rfilename)
+            .map_err(|error| format!("downloading {} failed: {error}", file.rfilename))?;
+        snapshot = path.parent().map(Path::to_path_buf);
+    }
+    snapshot.ok_or_else(|| format!("the hub lists no config or safetensors files for {repo_id}"))
+}
+
+#[cfg(not(feature = "hub"))]
+fn download(_repo_id: &str) -> Result<PathBuf, String> {
+    Err("download it with `huggingface-cli download`, or build with the `hub` feature".into())
+}
+
 impl ModelSource {
     /// Interprets `text`: an existing `.gguf` file, an existing directory, or a hub id found in the
-    /// local cache. The error says which of these was tried.
+    /// local cache (or downloaded into it). The error says which of these was tried.
     pub fn parse(text: &str) -> Result<Self, EngineError> {
+        let offline = std::env::var_os("HF_HUB_OFFLINE").is_some_and(|value| value != "0");
+        Self::resolve(text, hf_hub_cache().as_deref(), !offline)
+    }
+
+    /// [`Self::parse`] with the cache directory and the permission to download made explicit.
+    pub fn resolve(
+        text: &str,
+        cache: Option<&Path>,
+        allow_download: bool,
+    ) -> Result<Self, EngineError> {
         let path = PathBuf::from(text);
         if path.is_file() {
             return if path.extension().is_some_and(|ext| ext == "gguf") {
@@ -77,23 +123,27 @@ impl ModelSource {
         let looks_like_id =
             text.split('/').count() == 2 && !text.starts_with('.') && !text.starts_with('/');
         if looks_like_id {
-            let cache = hf_hub_cache();
-            if let Some(dir) = cache
-                .as_deref()
-                .and_then(|cache| resolve_in_cache(cache, text))
-            {
+            if let Some(dir) = cache.and_then(|cache| resolve_in_cache(cache, text)) {
                 return Ok(Self::Dir(dir));
             }
-            return Err(EngineError::InvalidConfig {
-                field: "model".into(),
-                reason: format!(
-                    "`{text}` is not a local path and is not in the Hugging Face cache ({}); download it with `huggingface-cli download {text}`",
-                    cache.map_or_else(
-                        || "no cache directory".into(),
-                        |cache| cache.display().to_string()
-                    )
-                ),
-            });
+            let cache_text = cache.map_or_else(
+                || "no cache directory".into(),
+                |cache| cache.display().to_string(),
+            );
+            let fetched = if allow_download {
+                download(text)
+            } else {
+                Err("downloads are off (HF_HUB_OFFLINE)".into())
+            };
+            return match fetched {
+                Ok(dir) => Ok(Self::Dir(dir)),
+                Err(why) => Err(EngineError::InvalidConfig {
+                    field: "model".into(),
+                    reason: format!(
+                        "`{text}` is not a local path and is not in the Hugging Face cache ({cache_text}); {why}"
+                    ),
+                }),
+            };
         }
         Err(EngineError::InvalidConfig {
             field: "model".into(),
@@ -213,13 +263,15 @@ mod tests {
 
     #[test]
     fn unknown_sources_say_what_was_tried() {
-        let message = ModelSource::parse("no/such-model-anywhere")
+        let cache = tempfile::tempdir().unwrap();
+        let message = ModelSource::resolve("no/such-model-anywhere", Some(cache.path()), false)
             .unwrap_err()
             .to_string();
         assert!(
             message.contains("not in the Hugging Face cache"),
             "{message}"
         );
+        assert!(message.contains("downloads are off"), "{message}");
         let message = ModelSource::parse("./nothing").unwrap_err().to_string();
         assert!(message.contains("neither a model directory"), "{message}");
     }
