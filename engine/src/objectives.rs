@@ -201,6 +201,9 @@ pub enum RetainLoss {
     Nll,
     /// `mean_x S_θ(x)`: BalDRO's DrNPO/DrSatImp/DrTNPO quirk (summed NLL per sequence, averaged).
     SummedNll,
+    /// `KL(p_ref ‖ p_θ)` summed over the vocabulary and averaged over every position of the
+    /// padded retain batch, prompt and padding included (OU `compute_kl_divergence`, "batchmean").
+    Kl,
 }
 
 /// A whole objective: method, weights, retain term, wrapper.
@@ -231,6 +234,9 @@ pub struct ObjectiveBatch {
     pub win: Option<TokenNll>,
     /// Reference on the I-don't-know answers.
     pub win_ref: Option<TokenNll>,
+    /// Retain logits of the policy (tracked) and the reference (constant), `[batch, seq, vocab]`,
+    /// for [`RetainLoss::Kl`].
+    pub retain_logits: Option<(Tensor<3>, Tensor<3>)>,
 }
 
 /// The loss and what a researcher wants to see about it.
@@ -289,6 +295,18 @@ pub fn compute(
         RetainLoss::None => None,
         RetainLoss::Nll => Some(batch.retain.token_mean()),
         RetainLoss::SummedNll => Some(batch.retain.sums().mean()),
+        RetainLoss::Kl => {
+            let (policy, reference) =
+                batch
+                    .retain_logits
+                    .as_ref()
+                    .ok_or_else(|| EngineError::InvalidConfig {
+                        field: "retain_loss_type".into(),
+                        reason: "KL needs the retain logits of the policy and the frozen reference"
+                            .into(),
+                    })?;
+            Some(kl_batchmean(policy.clone(), reference.clone()))
+        }
     };
     let forget_loss = scalar(&forget);
     let retain_loss = retain.as_ref().map(scalar);
@@ -318,6 +336,19 @@ pub fn compute(
     })
 }
 
+/// `Σ_v p_ref·(log p_ref - log p_θ)` summed over positions and divided by `batch·seq`, `[1]`.
+pub fn kl_batchmean(policy_logits: Tensor<3>, reference_logits: Tensor<3>) -> Tensor<1> {
+    use burn::tensor::activation::log_softmax;
+    let [batch, seq, _] = policy_logits.dims();
+    let log_p = log_softmax(policy_logits, 2);
+    let log_ref = log_softmax(reference_logits.detach(), 2);
+    #[expect(clippy::cast_precision_loss, reason = "batch sizes are small")]
+    let rows = (batch * seq) as f64;
+    (log_ref.clone().exp() * (log_ref - log_p))
+        .sum()
+        .div_scalar(rows)
+}
+
 /// Token NLLs of `model` on right-padded rows with OU-style labels (`-100` off the answer).
 pub fn token_nll_of(
     model: &LlamaForCausalLM,
@@ -325,8 +356,19 @@ pub fn token_nll_of(
     labels: &[Vec<i64>],
     pad_id: u32,
 ) -> TokenNll {
+    forward_stats(model, input_ids, labels, pad_id).0
+}
+
+/// [`token_nll_of`] plus the logits it came from (for KL terms).
+pub fn forward_stats(
+    model: &LlamaForCausalLM,
+    input_ids: &[Vec<u32>],
+    labels: &[Vec<i64>],
+    pad_id: u32,
+) -> (TokenNll, Tensor<3>) {
     let batch = TokenBatch::padded(input_ids, pad_id, Padding::Right);
-    let (nll, mask) = token_nll(model.forward(&batch, None), labels);
+    let logits = model.forward(&batch, None);
+    let (nll, mask) = token_nll(logits.clone(), labels);
     let counts = labels
         .iter()
         .map(|row| {
@@ -336,7 +378,27 @@ pub fn token_nll_of(
                 .count()
         })
         .collect();
-    TokenNll { nll, mask, counts }
+    (TokenNll { nll, mask, counts }, logits)
+}
+
+/// Global L2 norm of the gradients of every parameter of `model` (tied weights once), as HF's
+/// `clip_grad_norm_` computes it.
+pub fn grad_norm(model: &LlamaForCausalLM, grads: &burn::tensor::Gradients) -> f64 {
+    use burn::module::Module as _;
+    struct SquareSum<'a> {
+        grads: &'a burn::tensor::Gradients,
+        sum: f64,
+    }
+    impl burn::module::ModuleVisitor for SquareSum<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if let Some(grad) = param.val().grad(self.grads) {
+                self.sum += f64::from(grad.square().sum().into_scalar::<f32>());
+            }
+        }
+    }
+    let mut visitor = SquareSum { grads, sum: 0.0 };
+    model.visit(&mut visitor);
+    visitor.sum.sqrt()
 }
 
 /// A constant `[n]` tensor.

@@ -16,7 +16,7 @@ use engine::DeviceSpec;
 use engine::llama::{Checkpoint, LlamaConfig, LlamaForCausalLM, SafetensorsFiles, WeightDtype};
 use engine::objectives::{
     Direction, Method, ObjectiveBatch, ObjectiveConfig, RetainLoss, TokenNll, Wrapper, compute,
-    token_nll_of,
+    forward_stats, grad_norm, token_nll_of,
 };
 use serde_json::Value;
 
@@ -121,6 +121,22 @@ fn config_of(id: &str, method: &Value) -> Option<(ObjectiveConfig, Option<Vec<us
         beta2: get("beta2", 1.0),
     };
     let (objective, retain, wrapper, gamma, alpha) = match id {
+        "OU.GradDiff.KL" => (
+            Method::GradDiff,
+            RetainLoss::Kl,
+            Wrapper::None,
+            get("gamma", 1.0),
+            get("alpha", 1.0),
+        ),
+        "GEFFECT.tnpo_kl" => (
+            Method::Tnpo {
+                beta: get("beta_effective", 4.0),
+            },
+            RetainLoss::Kl,
+            Wrapper::None,
+            1.0,
+            1.0,
+        ),
         "OU.GradAscent" => (
             Method::GradAscent,
             RetainLoss::None,
@@ -303,18 +319,26 @@ fn check_set(shared: &Path, policy_dir: &Path, goldens_dir: &Path) -> Vec<String
     };
     let forget_ref = reference_nll(&forget_ids, &forget_labels);
     let win_ref = reference_nll(&idk_ids, &idk_labels);
+    let retain_ref_logits: Tensor<3> = Tensor::from_data(
+        forward_stats(&reference, &retain_ids, &retain_labels, 0)
+            .1
+            .into_data(),
+        &device,
+    );
     let mut report = Vec::new();
     for (id, method) in goldens["methods"].as_object().unwrap() {
         let Some((config, retain_rows)) = config_of(id, method) else {
             continue;
         };
         let policy = load_model(policy_dir, &policy_dir.join("model.safetensors"), &device);
+        let (retain, retain_logits) = forward_stats(&policy, &retain_ids, &retain_labels, 0);
         let objective_batch = ObjectiveBatch {
             forget: token_nll_of(&policy, &forget_ids, &forget_labels, 0),
             forget_ref: Some(forget_ref.clone()),
-            retain: token_nll_of(&policy, &retain_ids, &retain_labels, 0),
+            retain,
             win: Some(token_nll_of(&policy, &idk_ids, &idk_labels, 0)),
             win_ref: Some(win_ref.clone()),
+            retain_logits: Some((retain_logits, retain_ref_logits.clone())),
         };
         let out = compute(&config, &objective_batch, 0, retain_rows.as_deref()).unwrap();
         let expected = method["loss"].as_f64().unwrap();
@@ -373,6 +397,12 @@ fn check_set(shared: &Path, policy_dir: &Path, goldens_dir: &Path) -> Vec<String
             assert_eq!(out.selected, selected, "{id}");
         }
         let grads = out.loss.backward();
+        let norm = grad_norm(&policy, &grads);
+        let expected_norm = method["grad_global_l2_norm"].as_f64().unwrap();
+        assert!(
+            close(norm, expected_norm, GRAD_RTOL),
+            "{id}: global grad norm {norm} vs {expected_norm}"
+        );
         let lm_head = policy
             .lm_head
             .as_ref()
@@ -458,6 +488,7 @@ fn identities_and_a_drwga_that_reweights() {
             retain: token_nll_of(&policy, &retain_ids, &retain_labels, 0),
             win: None,
             win_ref: None,
+            retain_logits: None,
         };
         compute(config, &batch, 0, None).unwrap()
     };

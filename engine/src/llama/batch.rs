@@ -77,15 +77,29 @@ impl TokenBatch {
     }
 
     /// RoPE positions of every token, continuing from `past_real[row]` real tokens already seen.
+    ///
+    /// Real tokens count up from there (transformers' generate: `cumsum(mask) - 1`). Padding
+    /// before the first real token gets 1 (`masked_fill_(mask == 0, 1)`); padding after a real
+    /// token keeps counting, as the `arange` positions of a right-padded forward do. Padding is never
+    /// attended to, but its own logits enter KL terms taken over every position (spec §2.1).
     pub fn positions(&self, past_real: &[usize]) -> Vec<usize> {
         let mut positions = Vec::with_capacity(self.ids.len());
         for row in 0..self.batch {
-            let mut seen = past_real.get(row).copied().unwrap_or(0);
+            let past = past_real.get(row).copied().unwrap_or(0);
+            let (mut real_seen, mut pads_since) = (0, 0);
+            let mut started = past > 0;
             for &real in self.mask_row(row) {
-                // Padding gets position 1 like transformers' `masked_fill_(mask == 0, 1)`; it is
-                // never attended to.
-                positions.push(if real { seen } else { 1 });
-                seen += usize::from(real);
+                started |= real;
+                if real {
+                    positions.push(past + real_seen);
+                    real_seen += 1;
+                    pads_since = 0;
+                } else if started {
+                    positions.push(past + real_seen + pads_since);
+                    pads_since += 1;
+                } else {
+                    positions.push(1);
+                }
             }
         }
         positions
@@ -127,8 +141,9 @@ mod tests {
         let batch = TokenBatch::padded(&[vec![5, 6, 7], vec![8]], 0, Padding::Left);
         assert_eq!(batch.ids, [5, 6, 7, 0, 0, 8]);
         assert_eq!(batch.positions(&[0, 0]), [0, 1, 2, 1, 1, 0]);
-        assert_eq!(batch.positions(&[3, 1]), [3, 4, 5, 1, 1, 1]);
+        assert_eq!(batch.positions(&[3, 1]), [3, 4, 5, 1, 2, 1]);
         let right = TokenBatch::padded(&[vec![5, 6, 7], vec![8]], 0, Padding::Right);
         assert_eq!(right.mask, [true, true, true, true, false, false]);
+        assert_eq!(right.positions(&[0, 0]), [0, 1, 2, 0, 1, 2]);
     }
 }

@@ -419,6 +419,22 @@ impl LlamaForCausalLM {
             self.model.embed_tokens.weight.val(),
             batch.ids_tensor(&device),
         );
+        if let Some(pad) = self.config.pad_token_id
+            && batch.ids.contains(&pad)
+        {
+            // torch's `nn.Embedding(padding_idx=pad_token_id)`, which HF Llama/Qwen3/Mistral use:
+            // the pad row never receives a gradient (it matters for KL terms over padded positions).
+            let keep: Vec<f32> = batch
+                .ids
+                .iter()
+                .map(|id| f32::from(u8::from(*id != pad)))
+                .collect();
+            let keep: Tensor<3> =
+                Tensor::<2>::from_data(TensorData::new(keep, [batch.batch, batch.seq]), &device)
+                    .unsqueeze_dim(2)
+                    .cast(x.dtype());
+            x = x.clone() * keep.clone() + x.detach() * keep.neg().add_scalar(1.0);
+        }
         let use_cache = cache_ref.layers.len() == self.model.layers.len();
         for (index, layer) in self.model.layers.iter().enumerate() {
             let layer_cache = if use_cache {

@@ -130,6 +130,22 @@ pub fn group_select(
         retain: batch.retain.select(&retain_rows),
         win: batch.win.as_ref().map(|w| w.select(&order)),
         win_ref: batch.win_ref.as_ref().map(|w| w.select(&order)),
+        retain_logits: batch.retain_logits.as_ref().map(|(policy, reference)| {
+            let index = burn::tensor::Tensor::<1, burn::tensor::Int>::from_data(
+                burn::tensor::TensorData::new(
+                    retain_rows
+                        .iter()
+                        .map(|r| i64::try_from(*r).unwrap_or(0))
+                        .collect::<Vec<_>>(),
+                    [retain_rows.len()],
+                ),
+                &policy.device(),
+            );
+            (
+                policy.clone().select(0, index.clone()),
+                reference.clone().select(0, index),
+            )
+        }),
     };
     (sub, order, retain_rows)
 }
