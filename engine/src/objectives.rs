@@ -381,6 +381,22 @@ pub fn forward_stats(
     (TokenNll { nll, mask, counts }, logits)
 }
 
+/// [`forward_stats`] of a frozen model, returned as constants on `device` (the policy's autodiff
+/// device), so the reference never records a graph.
+pub fn frozen_stats(
+    model: &LlamaForCausalLM,
+    input_ids: &[Vec<u32>],
+    labels: &[Vec<i64>],
+    pad_id: u32,
+    device: &burn::tensor::Device,
+) -> (TokenNll, Tensor<3>) {
+    let (nll, logits) = forward_stats(model, input_ids, labels, pad_id);
+    (
+        nll.detached_on(device),
+        Tensor::from_data(logits.into_data(), device),
+    )
+}
+
 /// Global L2 norm of the gradients of every parameter of `model` (tied weights once), as HF's
 /// `clip_grad_norm_` computes it.
 pub fn grad_norm(model: &LlamaForCausalLM, grads: &burn::tensor::Gradients) -> f64 {

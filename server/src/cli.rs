@@ -1,4 +1,5 @@
 //! Command-line subcommands other than `serve`: thin layers that parse files, call the engine and
 //! print. Each writes to the `Write` it is given, so tests capture the output.
 
+pub mod loss;
 pub mod model;

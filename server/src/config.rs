@@ -20,6 +20,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: REST API, live progress and the web UI.
     Serve(ServeArgs),
+    /// Evaluate one unlearning objective on one micro-batch: loss, terms, per-sample values,
+    /// BalDRO weights or selections, and the gradient norm.
+    Loss(LossArgs),
     /// Look at and run models: `inspect`, `score`.
     Model {
         /// Which model command.
@@ -87,6 +90,45 @@ pub struct ServeArgs {
     #[arg(long, env = "LETHE_STATIC_DIR", default_value = "public")]
     pub static_dir: PathBuf,
     /// Compute device for runs: cpu, wgpu (Vulkan/Metal/DX12) or cuda:N.
+    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
+    pub device: DeviceSpec,
+}
+
+/// Flags of `lethe loss`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LossArgs {
+    /// The model being unlearned (directory, .gguf or hub id).
+    #[arg(long)]
+    pub policy: String,
+    /// The frozen reference model; defaults to a fresh copy of the policy (OU's deep copy).
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// Forget rows (JSONL with `question`, `answer`); all of them form the micro-batch, in order.
+    #[arg(long)]
+    pub forget: PathBuf,
+    /// Retain rows; retain row i is paired with forget row i.
+    #[arg(long)]
+    pub retain: PathBuf,
+    /// I-don't-know answers for idk_dpo, one per line; forget row i gets line i.
+    #[arg(long)]
+    pub idk: Option<PathBuf>,
+    /// Prompt format.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub template: TemplateChoice,
+    /// grad_ascent, grad_diff, npo, simnpo, wga, tnpo, tnpo_fork, satimp or idk_dpo.
+    #[arg(long)]
+    pub objective: String,
+    /// BalDRO wrapper: none, dv or g.
+    #[arg(long, default_value = "none")]
+    pub wrapper: String,
+    /// Hyperparameters by their spec names (`beta`, `alpha`, `gamma`, `delta`, `beta1`, `beta2`,
+    /// `tau`, `direction`, `ratio`, `seed`, `retain_loss_type`), e.g. `--set beta=0.2`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Print one JSON object (the only output format; accepted for scripts that pass it).
+    #[arg(long)]
+    pub json: bool,
+    /// Compute device: cpu, wgpu or cuda:N.
     #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
     pub device: DeviceSpec,
 }

@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Loss(args) => server::cli::loss::run(&args, &mut std::io::stdout().lock()),
         Command::Model { command } => {
             let mut stdout = std::io::stdout().lock();
             match command {

@@ -89,10 +89,32 @@ pub fn inspect(model: &str, out: &mut impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One question/answer row of a JSONL file.
 #[derive(Debug, Deserialize)]
-struct QaRow {
-    question: String,
-    answer: String,
+pub(crate) struct QaRow {
+    pub(crate) question: String,
+    pub(crate) answer: String,
+}
+
+/// Every non-empty line of `path` as a [`QaRow`]; errors name the file and line.
+pub(crate) fn read_rows(path: &std::path::Path) -> anyhow::Result<Vec<QaRow>> {
+    let file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut rows = Vec::new();
+    for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row: QaRow = serde_json::from_str(&line).with_context(|| {
+            format!(
+                "{} line {}: expected {{\"question\": ..., \"answer\": ...}}",
+                path.display(),
+                number + 1
+            )
+        })?;
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// One line of `lethe model score` output.
@@ -110,23 +132,7 @@ pub struct ScoreLine {
 
 /// Scores every row of `args.data` and prints one JSON object per row, in input order.
 pub fn score(args: &ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let file = std::fs::File::open(&args.data)
-        .with_context(|| format!("--data {}", args.data.display()))?;
-    let mut rows = Vec::new();
-    for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}", args.data.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let row: QaRow = serde_json::from_str(&line).with_context(|| {
-            format!(
-                "{} line {}: expected {{\"question\": ..., \"answer\": ...}}",
-                args.data.display(),
-                number + 1
-            )
-        })?;
-        rows.push(row);
-    }
+    let rows = read_rows(&args.data).with_context(|| "--data".to_string())?;
     let source = ModelSource::parse(&args.model)?;
     let device = args.device.device()?;
     let loaded = load(&source, &device, args.dtype)?;

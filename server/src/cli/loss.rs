@@ -1,0 +1,337 @@
+//! `lethe loss`: one objective on one micro-batch, for researchers who want to see what an
+//! objective does to given samples (and for checking Lethe against other implementations).
+//! The forget and retain files form the micro-batch in file order; nothing is shuffled.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::{Context as _, bail};
+use engine::data::{Encoded, PromptTemplate};
+use engine::llama::{LoadedModel, ModelSource, WeightDtype, load};
+use engine::objectives::{
+    Direction, Method, ObjectiveBatch, ObjectiveConfig, RetainLoss, Wrapper, compute,
+    forward_stats, frozen_stats, grad_norm,
+};
+use serde::Serialize;
+
+use super::model::read_rows;
+use crate::config::{LossArgs, TemplateChoice};
+
+/// What `lethe loss` prints.
+#[derive(Debug, Serialize)]
+pub struct LossReport {
+    /// γ·L_forget + α·L_retain.
+    pub loss: f64,
+    /// The named terms.
+    pub components: BTreeMap<String, f64>,
+    /// Unreduced forget losses per forget row (token objectives: the row's mean).
+    pub per_sample: Vec<f64>,
+    /// BalDRO-DV weights over the objective's units (samples or answer tokens).
+    pub weights: Vec<f64>,
+    /// BalDRO-G: the forget rows kept.
+    pub selected: Vec<usize>,
+    /// Global L2 norm of d loss / d policy parameters.
+    pub grad_norm: f64,
+}
+
+const KEYS: [&str; 11] = [
+    "alpha",
+    "beta",
+    "beta1",
+    "beta2",
+    "delta",
+    "direction",
+    "gamma",
+    "ratio",
+    "retain_loss_type",
+    "seed",
+    "tau",
+];
+
+struct Settings(BTreeMap<String, String>);
+
+impl Settings {
+    fn parse(pairs: &[String]) -> anyhow::Result<Self> {
+        let mut map = BTreeMap::new();
+        for pair in pairs {
+            let Some((key, value)) = pair.split_once('=') else {
+                bail!("--set {pair}: expected KEY=VALUE");
+            };
+            if !KEYS.contains(&key) {
+                bail!(
+                    "--set {key}: unknown hyperparameter; known: {}",
+                    KEYS.join(", ")
+                );
+            }
+            map.insert(key.to_string(), value.to_string());
+        }
+        Ok(Self(map))
+    }
+
+    fn number(&self, key: &str, default: f64) -> anyhow::Result<f64> {
+        match self.0.get(key) {
+            None => Ok(default),
+            Some(text) => {
+                let value: f64 = text
+                    .parse()
+                    .with_context(|| format!("--set {key}={text}: not a number"))?;
+                if value.is_finite() {
+                    Ok(value)
+                } else {
+                    bail!("--set {key}={text}: must be finite")
+                }
+            }
+        }
+    }
+}
+
+/// Spec §2 defaults for `objective`, overridden by `--set`.
+fn objective_config(args: &LossArgs, settings: &Settings) -> anyhow::Result<ObjectiveConfig> {
+    let n = |key: &str, default: f64| settings.number(key, default);
+    // (method, default γ, default α, default retain term)
+    let (method, gamma, alpha, retain) = match args.objective.as_str() {
+        "grad_ascent" => (Method::GradAscent, 1.0, 0.0, RetainLoss::None),
+        "grad_diff" => (Method::GradDiff, 1.0, 1.0, RetainLoss::Nll),
+        "npo" => (
+            Method::Npo {
+                beta: n("beta", 0.1)?,
+            },
+            1.0,
+            1.0,
+            RetainLoss::Nll,
+        ),
+        "simnpo" => (
+            Method::SimNpo {
+                beta: n("beta", 4.5)?,
+                delta: n("delta", 0.0)?,
+            },
+            0.125,
+            1.0,
+            RetainLoss::Nll,
+        ),
+        "wga" => (
+            Method::Wga {
+                beta: n("beta", 1.0)?,
+            },
+            1.0,
+            1.0,
+            RetainLoss::Nll,
+        ),
+        "tnpo" => (
+            Method::Tnpo {
+                beta: n("beta", 4.0)?,
+            },
+            1.0,
+            1.0,
+            RetainLoss::None,
+        ),
+        "tnpo_fork" => (
+            Method::TnpoFork {
+                beta: n("beta", 0.1)?,
+            },
+            1.0,
+            1.0,
+            RetainLoss::Nll,
+        ),
+        "satimp" => (
+            Method::SatImp {
+                beta1: n("beta1", 5.0)?,
+                beta2: n("beta2", 1.0)?,
+            },
+            0.1,
+            1.0,
+            RetainLoss::Nll,
+        ),
+        "idk_dpo" => (
+            Method::IdkDpo {
+                beta: n("beta", 0.1)?,
+            },
+            1.0,
+            1.0,
+            RetainLoss::Nll,
+        ),
+        other => bail!(
+            "--objective {other}: expected grad_ascent, grad_diff, npo, simnpo, wga, tnpo, tnpo_fork, satimp or idk_dpo"
+        ),
+    };
+    let retain = match settings.0.get("retain_loss_type").map(String::as_str) {
+        None => retain,
+        Some("none") => RetainLoss::None,
+        Some("nll" | "NLL") => RetainLoss::Nll,
+        Some("summed_nll") => RetainLoss::SummedNll,
+        Some("kl" | "KL") => RetainLoss::Kl,
+        Some(other) => {
+            bail!("--set retain_loss_type={other}: expected none, nll, summed_nll or kl")
+        }
+    };
+    let wrapper = match args.wrapper.as_str() {
+        "none" => Wrapper::None,
+        "dv" => {
+            let tau = n("tau", 1.0)?;
+            if tau <= 0.0 {
+                bail!("--set tau={tau}: must be > 0");
+            }
+            let direction = match settings.0.get("direction").map(String::as_str) {
+                None | Some("soft_min" | "softmin") => Direction::SoftMin,
+                Some("soft_max" | "softmax") => Direction::SoftMax,
+                Some(other) => bail!("--set direction={other}: expected soft_min or soft_max"),
+            };
+            Wrapper::Dv { tau, direction }
+        }
+        "g" => {
+            let ratio = n("ratio", 0.5)?;
+            if !(ratio > 0.0 && ratio <= 1.0) {
+                bail!("--set ratio={ratio}: must be in (0, 1]");
+            }
+            Wrapper::Group { ratio }
+        }
+        other => bail!("--wrapper {other}: expected none, dv or g"),
+    };
+    Ok(ObjectiveConfig {
+        method,
+        gamma: n("gamma", gamma)?,
+        alpha: n("alpha", alpha)?,
+        retain,
+        wrapper,
+    })
+}
+
+/// Token ids and OU labels of a list of rows.
+type Encodings = (Vec<Vec<u32>>, Vec<Vec<i64>>);
+
+fn encode_all(
+    template: &PromptTemplate,
+    loaded: &LoadedModel,
+    pairs: impl Iterator<Item = (String, String)>,
+) -> anyhow::Result<Encodings> {
+    let encoded: Vec<Encoded> = pairs
+        .map(|(q, a)| template.encode(&loaded.tokenizer, &q, &a, 512))
+        .collect::<Result<_, _>>()?;
+    Ok(encoded.into_iter().map(|e| (e.input_ids, e.labels)).unzip())
+}
+
+/// Runs `lethe loss` and prints its JSON report.
+pub fn run(args: &LossArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let settings = Settings::parse(&args.set)?;
+    let config = objective_config(args, &settings)?;
+    let forget_rows = read_rows(&args.forget).context("--forget")?;
+    let retain_rows = read_rows(&args.retain).context("--retain")?;
+    if forget_rows.is_empty() || retain_rows.is_empty() {
+        bail!("--forget and --retain need at least one row each");
+    }
+    let idk: Option<Vec<String>> = match (&args.idk, &config.method) {
+        (Some(path), _) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("--idk {}", path.display()))?
+                .lines()
+                .filter(|line| !line.trim().is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        (None, Method::IdkDpo { .. }) => {
+            bail!("--objective idk_dpo needs --idk FILE (one I-don't-know answer per line)")
+        }
+        (None, _) => None,
+    };
+    let plain = args.device.device()?;
+    let device = plain.clone().autodiff();
+    let policy = load(
+        &ModelSource::parse(&args.policy)?,
+        &device,
+        WeightDtype::F32,
+    )
+    .context("--policy")?;
+    let needs_reference = config.method.needs_reference() || config.retain == RetainLoss::Kl;
+    let reference = if needs_reference {
+        let source = args.reference.as_deref().unwrap_or(&args.policy);
+        Some(load(&ModelSource::parse(source)?, &plain, WeightDtype::F32).context("--reference")?)
+    } else {
+        None
+    };
+    let template = match args.template {
+        TemplateChoice::Plain => PromptTemplate::QuestionAnswer,
+        TemplateChoice::Chat => {
+            PromptTemplate::chat_for(policy.model.config.family, &policy.tokenizer).with_context(
+                || {
+                    format!(
+                        "--template chat: {} has no chat template Lethe knows",
+                        args.policy
+                    )
+                },
+            )?
+        }
+    };
+    let pad = policy
+        .tokenizer
+        .pad_id
+        .or(policy.tokenizer.eos_id)
+        .unwrap_or(0);
+    let pairs = |rows: &[super::model::QaRow]| {
+        rows.iter()
+            .map(|r| (r.question.clone(), r.answer.clone()))
+            .collect::<Vec<_>>()
+    };
+    let (forget_ids, forget_labels) =
+        encode_all(&template, &policy, pairs(&forget_rows).into_iter())?;
+    let (retain_ids, retain_labels) =
+        encode_all(&template, &policy, pairs(&retain_rows).into_iter())?;
+    let win = idk
+        .as_ref()
+        .map(|answers| {
+            let rows = forget_rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| (row.question.clone(), answers[i % answers.len()].clone()));
+            encode_all(&template, &policy, rows)
+        })
+        .transpose()?;
+    let model = &policy.model;
+    let (forget, _) = forward_stats(model, &forget_ids, &forget_labels, pad);
+    let (retain, retain_logits) = forward_stats(model, &retain_ids, &retain_labels, pad);
+    let reference_stats = reference.as_ref().map(|r| {
+        (
+            frozen_stats(&r.model, &forget_ids, &forget_labels, pad, &device),
+            frozen_stats(&r.model, &retain_ids, &retain_labels, pad, &device),
+            win.as_ref()
+                .map(|(ids, labels)| frozen_stats(&r.model, ids, labels, pad, &device).0),
+        )
+    });
+    let batch = ObjectiveBatch {
+        forget,
+        forget_ref: reference_stats.as_ref().map(|(f, _, _)| f.0.clone()),
+        retain,
+        win: win
+            .as_ref()
+            .map(|(ids, labels)| forward_stats(model, ids, labels, pad).0),
+        win_ref: reference_stats.as_ref().and_then(|(_, _, w)| w.clone()),
+        retain_logits: reference_stats
+            .as_ref()
+            .map(|(_, r, _)| (retain_logits.clone(), r.1.clone())),
+    };
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a seed"
+    )]
+    let seed = settings.number("seed", 0.0)? as u64;
+    let output = compute(&config, &batch, seed, None)?;
+    let grads = output.loss.backward();
+    let mut components = BTreeMap::from([
+        ("forget_loss".to_string(), output.forget_loss),
+        ("gamma".to_string(), config.gamma),
+        ("alpha".to_string(), config.alpha),
+    ]);
+    if let Some(retain) = output.retain_loss {
+        components.insert("retain_loss".into(), retain);
+    }
+    let report = LossReport {
+        loss: output.loss_value,
+        components,
+        per_sample: output.per_sample,
+        weights: output.weights,
+        selected: output.selected,
+        grad_norm: grad_norm(model, &grads),
+    };
+    writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    Ok(())
+}
