@@ -15,6 +15,7 @@ pub mod error;
 pub mod llama;
 pub mod objectives;
 pub mod tokenizer;
+pub mod train;
 
 pub use device::{DeviceInfo, DeviceSpec};
 pub use error::EngineError;

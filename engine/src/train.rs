@@ -1,0 +1,9 @@
+//! Training pieces shared by fine-tuning and unlearning: the HF step accounting and learning-rate
+//! schedule of spec §2.11 ([`schedule`]) and AdamW with HF's parameter groups and global
+//! grad-norm clipping ([`optimizer`]).
+
+pub mod optimizer;
+pub mod schedule;
+
+pub use optimizer::{AdamW, AdamWConfig};
+pub use schedule::{StepPlan, lr_multiplier};
