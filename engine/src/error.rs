@@ -28,6 +28,9 @@ pub enum EngineError {
         /// What is wrong with it, naming keys, fields or offsets.
         reason: String,
     },
+    /// A run was cancelled between steps; nothing after the last completed step was applied.
+    #[error("cancelled")]
+    Cancelled,
     /// A filesystem operation failed on `path`.
     #[error("{path}: {source}")]
     Io {

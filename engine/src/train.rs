@@ -1,9 +1,11 @@
 //! Training pieces shared by fine-tuning and unlearning: the HF step accounting and learning-rate
 //! schedule of spec §2.11 ([`schedule`]) and AdamW with HF's parameter groups and global
-//! grad-norm clipping ([`optimizer`]).
+//! grad-norm clipping ([`optimizer`]), and the unlearning loop ([`run`]).
 
 pub mod optimizer;
+pub mod run;
 pub mod schedule;
 
-pub use optimizer::{AdamW, AdamWConfig};
+pub use optimizer::{AdamW, AdamWConfig, GradStore};
+pub use run::{StepEvent, UnlearnConfig, UnlearnData, unlearn};
 pub use schedule::{StepPlan, lr_multiplier};

@@ -5,11 +5,60 @@
 
 use std::collections::HashMap;
 
-use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::tensor::{Gradients, Tensor};
 
 use crate::llama::LlamaForCausalLM;
-use crate::objectives::grad_norm;
+
+/// Gradients of every parameter, flattened and detached from the graph, keyed by parameter id:
+/// what gradient accumulation sums over micro-batches.
+#[derive(Debug, Default)]
+pub struct GradStore {
+    grads: HashMap<ParamId, Tensor<1>>,
+}
+
+impl GradStore {
+    /// Adds `scale · d loss / d θ` of `model` from one backward pass.
+    pub fn accumulate(&mut self, model: &LlamaForCausalLM, grads: &Gradients, scale: f64) {
+        struct Collect<'a> {
+            store: &'a mut GradStore,
+            grads: &'a Gradients,
+            scale: f64,
+        }
+        impl ModuleVisitor for Collect<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                if let Some(grad) = param.val().grad(self.grads) {
+                    let numel = grad.dims().iter().product::<usize>();
+                    let grad = grad.inner().reshape([numel]).mul_scalar(self.scale);
+                    let entry = match self.store.grads.remove(&param.id) {
+                        Some(sum) => sum + grad,
+                        None => grad,
+                    };
+                    self.store.grads.insert(param.id, entry);
+                }
+            }
+        }
+        model.visit(&mut Collect {
+            store: self,
+            grads,
+            scale,
+        });
+    }
+
+    /// Global L2 norm over every stored gradient.
+    pub fn norm(&self) -> f64 {
+        self.grads
+            .values()
+            .map(|grad| f64::from(grad.clone().square().sum().into_scalar::<f32>()))
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// Whether nothing has been accumulated.
+    pub fn is_empty(&self) -> bool {
+        self.grads.is_empty()
+    }
+}
 
 /// Hyperparameters (HF defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,7 +107,7 @@ pub struct StepReport {
 
 struct Update<'a> {
     optimizer: &'a mut AdamW,
-    grads: &'a Gradients,
+    grads: &'a GradStore,
     lr: f64,
     scale: f64,
 }
@@ -66,13 +115,12 @@ struct Update<'a> {
 impl ModuleMapper for Update<'_> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let id = param.id;
-        let Some(grad) = param.val().grad(self.grads) else {
+        let Some(grad) = self.grads.grads.get(&id) else {
             return param;
         };
         let config = self.optimizer.config;
-        let shape = grad.dims();
-        let numel: usize = shape.iter().product();
-        let grad: Tensor<1> = grad.inner().reshape([numel]).mul_scalar(self.scale);
+        let shape = param.val().dims();
+        let grad: Tensor<1> = grad.clone().mul_scalar(self.scale);
         let (m, v) = match self.optimizer.moments.remove(&id) {
             Some((m, v)) => (
                 m.mul_scalar(config.beta1) + grad.clone().mul_scalar(1.0 - config.beta1),
@@ -118,14 +166,26 @@ impl AdamW {
         }
     }
 
-    /// Clips the gradients to the global norm and applies one AdamW update at learning rate `lr`.
+    /// One update from a single backward pass (no accumulation).
     pub fn step(
         &mut self,
         model: LlamaForCausalLM,
         grads: &Gradients,
         lr: f64,
     ) -> (LlamaForCausalLM, StepReport) {
-        let norm = grad_norm(&model, grads);
+        let mut store = GradStore::default();
+        store.accumulate(&model, grads, 1.0);
+        self.step_accumulated(model, &store, lr)
+    }
+
+    /// Clips the accumulated gradients to the global norm and applies one AdamW update at `lr`.
+    pub fn step_accumulated(
+        &mut self,
+        model: LlamaForCausalLM,
+        grads: &GradStore,
+        lr: f64,
+    ) -> (LlamaForCausalLM, StepReport) {
+        let norm = grads.norm();
         let clip_coef = self
             .config
             .max_grad_norm

@@ -1,0 +1,191 @@
+//! The unlearning loop on tiny models: NPO raises the forget NLL of the memorized fixture while the
+//! retain NLL stays bounded; the step accounting of a forget01 run (bs 8 × GA 4 × 10 epochs) gives
+//! the reference's 10 optimizer steps with a zero first learning rate; cancellation stops the run.
+#![expect(
+    clippy::unwrap_used,
+    reason = "fixture helpers panic on setup failure, like the tests"
+)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use engine::DeviceSpec;
+use engine::data::{Encoded, PromptTemplate};
+use engine::llama::{LoadedModel, ModelSource, WeightDtype, load};
+use engine::objectives::{Method, ObjectiveConfig, RetainLoss, Wrapper};
+use engine::train::{AdamWConfig, StepEvent, UnlearnConfig, UnlearnData, unlearn};
+
+fn shared() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+fn encode(model: &LoadedModel, path: &Path, take: usize) -> Vec<Encoded> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .take(take)
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            PromptTemplate::QuestionAnswer
+                .encode(
+                    &model.tokenizer,
+                    row["question"].as_str().unwrap(),
+                    row["answer"].as_str().unwrap(),
+                    512,
+                )
+                .unwrap()
+        })
+        .collect()
+}
+
+fn mean_nll(model: &LoadedModel, examples: &[Encoded]) -> f64 {
+    let scores = model.model.sequence_nll(examples, 0);
+    scores.iter().map(|s| s.sum_nll).sum::<f64>()
+        / scores.iter().map(|s| s.n_tokens as f64).sum::<f64>()
+}
+
+fn config(
+    method: Method,
+    retain: RetainLoss,
+    lr: f64,
+    batch_size: usize,
+    grad_accum: usize,
+    epochs: f64,
+) -> UnlearnConfig {
+    UnlearnConfig {
+        objective: ObjectiveConfig {
+            method,
+            gamma: 1.0,
+            alpha: if retain == RetainLoss::None { 0.0 } else { 1.0 },
+            retain,
+            wrapper: Wrapper::None,
+        },
+        lr,
+        batch_size,
+        grad_accum,
+        epochs,
+        warmup_epochs: 1.0,
+        seed: 0,
+        adamw: AdamWConfig::default(),
+    }
+}
+
+#[test]
+fn npo_forgets_while_retain_stays_bounded() {
+    let Some(shared) = shared() else { return };
+    let policy_dir = ModelSource::Dir(shared.join("goldens/memorized-tiny-llama"));
+    let plain = DeviceSpec::Cpu.device().unwrap();
+    let reference = load(&policy_dir, &plain, WeightDtype::F32).unwrap();
+    let policy = load(&policy_dir, &plain.clone().autodiff(), WeightDtype::F32).unwrap();
+    let data = UnlearnData {
+        forget: encode(&reference, &shared.join("data/tofu/forget01.jsonl"), 4),
+        retain: encode(&reference, &shared.join("data/tofu/retain99.jsonl"), 4),
+        idk: None,
+    };
+    let forget_before = mean_nll(&reference, &data.forget);
+    let retain_before = mean_nll(&reference, &data.retain);
+    let mut events: Vec<StepEvent> = Vec::new();
+    let trained = unlearn(
+        policy.model,
+        Some(&reference.model),
+        &data,
+        &config(Method::Npo { beta: 0.1 }, RetainLoss::Nll, 2e-3, 2, 2, 6.0),
+        0,
+        &mut |event| events.push(event.clone()),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let after = LoadedModel {
+        model: trained,
+        tokenizer: reference.tokenizer.clone(),
+        source: policy_dir,
+    };
+    let (forget_after, retain_after) = (
+        mean_nll(&after, &data.forget),
+        mean_nll(&after, &data.retain),
+    );
+    eprintln!(
+        "forget NLL {forget_before:.3} -> {forget_after:.3}; retain NLL {retain_before:.3} -> {retain_after:.3}"
+    );
+    for event in &events {
+        eprintln!(
+            "step {}/{} lr {:.2e} loss {:.4} grad_norm {:.3}",
+            event.step, event.total_steps, event.lr, event.loss, event.grad_norm
+        );
+    }
+    assert_eq!(events.len(), 6);
+    assert_eq!(events[0].lr, 0.0, "the first update runs at lr·0 (warm-up)");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.loss.is_finite() && e.grad_norm > 0.0)
+    );
+    assert!(
+        forget_after > forget_before + 0.5,
+        "forget NLL {forget_before} -> {forget_after}"
+    );
+    assert!(
+        retain_after < retain_before + 1.0,
+        "retain NLL {retain_before} -> {retain_after}"
+    );
+}
+
+#[test]
+fn forget01_step_accounting_and_cancellation() {
+    let Some(shared) = shared() else { return };
+    let source = ModelSource::Dir(shared.join("fixtures/tiny-llama"));
+    let device = DeviceSpec::Cpu.device().unwrap().autodiff();
+    let loaded = load(&source, &device, WeightDtype::F32).unwrap();
+    let data = UnlearnData {
+        forget: encode(&loaded, &shared.join("data/tofu/forget01.jsonl"), 40),
+        retain: encode(&loaded, &shared.join("data/tofu/retain99.jsonl"), 40),
+        idk: None,
+    };
+    let ga = config(Method::GradAscent, RetainLoss::None, 1e-5, 8, 4, 10.0);
+    let mut lrs = Vec::new();
+    unlearn(
+        loaded.model,
+        None,
+        &data,
+        &ga,
+        0,
+        &mut |event| lrs.push(event.lr),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(lrs.len(), 10, "{lrs:?}");
+    assert_eq!(lrs[0], 0.0);
+    assert!((lrs[1] - 1e-5).abs() < 1e-12 && lrs[9] > 0.0 && lrs[9] < lrs[1]);
+
+    let loaded = load(&source, &device, WeightDtype::F32).unwrap();
+    let error = unlearn(
+        loaded.model,
+        None,
+        &data,
+        &ga,
+        0,
+        &mut |_| {},
+        &AtomicBool::new(true),
+    )
+    .unwrap_err();
+    assert!(matches!(error, engine::EngineError::Cancelled), "{error}");
+    let loaded = load(&source, &device, WeightDtype::F32).unwrap();
+    let npo = config(Method::Npo { beta: 0.1 }, RetainLoss::Nll, 1e-5, 8, 4, 1.0);
+    let error = unlearn(
+        loaded.model,
+        None,
+        &data,
+        &npo,
+        0,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("reference"), "{error}");
+}
