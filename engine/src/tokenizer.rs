@@ -189,6 +189,32 @@ impl Tokenizer {
         self.inner.token_to_id(token)
     }
 
+    /// Writes `tokenizer.json` and a `tokenizer_config.json` naming the special tokens (and the
+    /// chat template) into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<(), EngineError> {
+        let path = dir.join("tokenizer.json");
+        self.inner
+            .save(&path, false)
+            .map_err(|error| bad(&path, format!("writing the tokenizer: {error}")))?;
+        let token = |id: Option<u32>| id.and_then(|id| self.inner.id_to_token(id));
+        let config = serde_json::json!({
+            "bos_token": token(self.bos_id),
+            "eos_token": token(self.eos_id),
+            "pad_token": token(self.pad_id),
+            "chat_template": self.chat_template,
+            "tokenizer_class": "PreTrainedTokenizerFast",
+        });
+        let path = dir.join("tokenizer_config.json");
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&config).unwrap_or_default(),
+        )
+        .map_err(|source| EngineError::Io {
+            path: path.clone(),
+            source,
+        })
+    }
+
     /// Vocabulary size including added tokens.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)

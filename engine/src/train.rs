@@ -2,10 +2,12 @@
 //! schedule of spec §2.11 ([`schedule`]) and AdamW with HF's parameter groups and global
 //! grad-norm clipping ([`optimizer`]), and the unlearning loop ([`run`]).
 
+pub mod checkpoint;
 pub mod optimizer;
 pub mod run;
 pub mod schedule;
 
+pub use checkpoint::save;
 pub use optimizer::{AdamW, AdamWConfig, GradStore};
 pub use run::{StepEvent, UnlearnConfig, UnlearnData, unlearn};
 pub use schedule::{StepPlan, lr_multiplier};

@@ -189,3 +189,50 @@ fn forget01_step_accounting_and_cancellation() {
     .unwrap_err();
     assert!(error.to_string().contains("reference"), "{error}");
 }
+
+#[test]
+fn checkpoints_reload_to_the_same_logits() {
+    let Some(shared) = shared() else { return };
+    let plain = DeviceSpec::Cpu.device().unwrap();
+    for name in ["tiny-llama", "tiny-qwen3", "tiny-mistral"] {
+        let loaded = load(
+            &ModelSource::Dir(shared.join("fixtures").join(name)),
+            &plain,
+            WeightDtype::F32,
+        )
+        .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("checkpoint");
+        engine::train::save(&loaded.model, &loaded.tokenizer, &dir, WeightDtype::F32).unwrap();
+        // Saving again over it replaces it (atomic rename), leaving no staging directory behind.
+        engine::train::save(&loaded.model, &loaded.tokenizer, &dir, WeightDtype::F32).unwrap();
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1);
+        let again = load(&ModelSource::Dir(dir.clone()), &plain, WeightDtype::F32).unwrap();
+        let ids = loaded
+            .tokenizer
+            .encode("Question: Who wrote it?\nAnswer: She did.", true)
+            .unwrap();
+        assert_eq!(
+            again
+                .tokenizer
+                .encode("Question: Who wrote it?\nAnswer: She did.", true)
+                .unwrap(),
+            ids
+        );
+        let batch = engine::llama::TokenBatch::single(&ids);
+        let a: Vec<f32> = loaded
+            .model
+            .forward(&batch, None)
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        let b: Vec<f32> = again
+            .model
+            .forward(&batch, None)
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        assert_eq!(a, b, "{name}: f32 checkpoints round-trip exactly");
+        assert_eq!(again.model.config, loaded.model.config, "{name}");
+    }
+}
