@@ -2,7 +2,8 @@
 # Side-by-side CPU throughput of Lethe and PyTorch eager on the same machine, same run:
 # ../shared/bench/torch_reference.py (transformers, sdpa attention, 2 threads) against the criterion
 # bench `engine/benches/model.rs` (same workload: batch 8 of TOFU forget01, plain template; generate:
-# 64 new tokens per row). Prints tokens/s for both and the ratio Lethe / PyTorch (> 1: Lethe faster).
+# 64 new tokens per row; npo-step: one NPO optimizer step with 8 retain99 rows). Prints tokens/s
+# for both and the ratio Lethe / PyTorch (> 1: Lethe faster).
 #
 # Installs torch + transformers into .venv-bench/ on first use (about 3 GB: PyPI's default torch
 # wheel), fetches the SmolLM2 GGUF and converts it to a HF directory for the PyTorch side.
@@ -31,9 +32,9 @@ torch_json="$OUT_DIR/torch.jsonl"
 for entry in "tiny-llama:$SHARED/fixtures/tiny-llama" "smollm2-135m:$SMOL_HF"; do
   name=${entry%%:*}
   dir=${entry#*:}
-  for task in forward generate; do
+  for task in forward generate npo-step; do
     "$VENV/bin/python" "$SHARED/bench/torch_reference.py" "$task" --model "$dir" --data "$DATA" \
-      --batch 8 --new-tokens 64 --threads "$THREADS" --steps 5 |
+      --retain "$SHARED/data/tofu/retain99.jsonl" --batch 8 --new-tokens 64 --threads "$THREADS" --steps 5 |
       python3 -c "import json,sys; r=json.loads(sys.stdin.read()); r['name']='$name'; print(json.dumps(r))" >> "$torch_json"
   done
 done
@@ -47,7 +48,7 @@ torch_rows = [json.loads(line) for line in open(sys.argv[1])]
 scale = {"elem/s": 1, "Kelem/s": 1e3, "Melem/s": 1e6, "Gelem/s": 1e9}
 lethe, current = {}, None
 for line in open(sys.argv[2]):
-    m = re.match(r"^(\S+/(forward|generate))/\S+", line)
+    m = re.match(r"^(\S+/(forward|generate|npo-step))/\S+", line)
     if m:
         current = m.group(1)
     t = re.search(r"thrpt:\s+\[\S+\s+\S+\s+(\S+)\s+(\S+)\s", line)

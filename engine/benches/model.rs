@@ -1,6 +1,7 @@
-//! Forward and greedy generation throughput on CPU, the same workload as
-//! `../shared/bench/torch_reference.py forward|generate` (batch 8 of TOFU forget01 with the plain
-//! template; generation: 64 new tokens per row, no early stop). `scripts/bench-vs-torch.sh` runs
+//! Forward, greedy generation and NPO training-step throughput on CPU, the same workloads as
+//! `../shared/bench/torch_reference.py forward|generate|npo-step` (batch 8 of TOFU forget01 with
+//! the plain template; generation: 64 new tokens per row, no early stop; NPO step: policy fwd+bwd on
+//! 8 forget + 8 retain99 rows, reference fwd on the forget rows, AdamW lr 1e-5 with clipping). `scripts/bench-vs-torch.sh` runs
 //! both and prints the ratio. Models: tiny-llama (../shared/fixtures) and SmolLM2-135M (the GGUF
 //! from `scripts/fetch-smollm2.sh`); a missing one is skipped with a message.
 
@@ -12,6 +13,11 @@ use engine::data::PromptTemplate;
 use engine::llama::{
     GenerateOptions, LoadedModel, ModelSource, Padding, TokenBatch, WeightDtype, load,
 };
+use engine::objectives::{
+    Method, ObjectiveBatch, ObjectiveConfig, RetainLoss, Wrapper, compute, forward_stats,
+    frozen_stats,
+};
+use engine::train::{AdamW, AdamWConfig};
 
 const BATCH: usize = 8;
 const NEW_TOKENS: usize = 64;
@@ -21,7 +27,11 @@ fn root() -> PathBuf {
 }
 
 fn rows() -> Option<Vec<(String, String)>> {
-    let path = root().join("../shared/data/tofu/forget01.jsonl");
+    rows_of("forget01.jsonl")
+}
+
+fn rows_of(file: &str) -> Option<Vec<(String, String)>> {
+    let path = root().join("../shared/data/tofu").join(file);
     let text = std::fs::read_to_string(&path).ok()?;
     Some(
         text.lines()
@@ -88,6 +98,72 @@ fn bench_model(c: &mut Criterion, name: &str, loaded: &LoadedModel, rows: &[(Str
     group.finish();
 }
 
+fn encode_rows(loaded: &LoadedModel, rows: &[(String, String)]) -> (Vec<Vec<u32>>, Vec<Vec<i64>>) {
+    rows.iter()
+        .take(BATCH)
+        .filter_map(|(q, a)| {
+            PromptTemplate::QuestionAnswer
+                .encode(&loaded.tokenizer, q, a, 512)
+                .ok()
+        })
+        .map(|e| (e.input_ids, e.labels))
+        .unzip()
+}
+
+/// One NPO optimizer step as OU runs it (β 0.1, retain NLL, AdamW lr 1e-5, wd 0.01, clip 1.0).
+fn bench_npo_step(
+    c: &mut Criterion,
+    name: &str,
+    reference: LoadedModel,
+    policy: LoadedModel,
+    forget: &[(String, String)],
+    retain: &[(String, String)],
+) {
+    let pad = policy.tokenizer.pad_id.unwrap_or(0);
+    let (forget_ids, forget_labels) = encode_rows(&policy, forget);
+    let (retain_ids, retain_labels) = encode_rows(&policy, retain);
+    let tokens = 2 * forget_ids.iter().map(Vec::len).sum::<usize>()
+        + retain_ids.iter().map(Vec::len).sum::<usize>();
+    let config = ObjectiveConfig {
+        method: Method::Npo { beta: 0.1 },
+        gamma: 1.0,
+        alpha: 1.0,
+        retain: RetainLoss::Nll,
+        wrapper: Wrapper::None,
+    };
+    let mut optimizer = AdamW::new(AdamWConfig::default());
+    let mut slot = Some(policy.model);
+    let device = slot.as_ref().map(engine::llama::LlamaForCausalLM::device);
+    let mut group = c.benchmark_group(format!("{name}/npo-step"));
+    group.throughput(Throughput::Elements(tokens as u64));
+    group.sample_size(10);
+    group.bench_function(format!("batch{BATCH}"), |b| {
+        b.iter(|| {
+            let Some(model) = slot.take() else { return };
+            let Some(device) = device.as_ref() else {
+                return;
+            };
+            let batch = ObjectiveBatch {
+                forget: forward_stats(&model, &forget_ids, &forget_labels, pad).0,
+                forget_ref: Some(
+                    frozen_stats(&reference.model, &forget_ids, &forget_labels, pad, device).0,
+                ),
+                retain: forward_stats(&model, &retain_ids, &retain_labels, pad).0,
+                win: None,
+                win_ref: None,
+                retain_logits: None,
+            };
+            let Ok(output) = compute(&config, &batch, 0, None) else {
+                return;
+            };
+            let grads = output.loss.backward();
+            let (updated, _) = optimizer.step(model, &grads, 1e-5);
+            slot = Some(updated);
+        });
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let Some(rows) = rows() else {
         eprintln!("skipped: ../shared/data/tofu/forget01.jsonl is absent");
@@ -112,6 +188,16 @@ fn benches(c: &mut Criterion) {
         match load(&source, &device, WeightDtype::F32) {
             Ok(loaded) => bench_model(c, name, &loaded, &rows),
             Err(error) => eprintln!("skipped {name}: {error}"),
+        }
+        let retain = rows_of("retain99.jsonl").unwrap_or_default();
+        match (
+            load(&source, &device, WeightDtype::F32),
+            load(&source, &device.clone().autodiff(), WeightDtype::F32),
+        ) {
+            (Ok(reference), Ok(policy)) => {
+                bench_npo_step(c, name, reference, policy, &rows, &retain)
+            }
+            _ => eprintln!("skipped {name}: npo-step"),
         }
     }
 }
