@@ -23,6 +23,9 @@ pub enum Command {
     /// Evaluate one unlearning objective on one micro-batch: loss, terms, per-sample values,
     /// BalDRO weights or selections, and the gradient norm.
     Loss(LossArgs),
+    /// Unlearn: train a model away from a forget set (objective, BalDRO wrapper, OU schedule) and
+    /// write a HF checkpoint plus per-step metrics.
+    Unlearn(UnlearnArgs),
     /// Look at and run models: `inspect`, `score`.
     Model {
         /// Which model command.
@@ -128,6 +131,69 @@ pub struct LossArgs {
     /// Print one JSON object (the only output format; accepted for scripts that pass it).
     #[arg(long)]
     pub json: bool,
+    /// Compute device: cpu, wgpu or cuda:N.
+    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
+    pub device: DeviceSpec,
+}
+
+/// Flags of `lethe unlearn`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UnlearnArgs {
+    /// The model to unlearn (directory, .gguf or hub id); also the frozen reference unless
+    /// `--reference` is given.
+    #[arg(long)]
+    pub model: String,
+    /// The frozen reference model.
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// Forget set (JSONL with `question`, `answer`); one epoch is one pass over it.
+    #[arg(long)]
+    pub forget: PathBuf,
+    /// Retain set; each forget item is paired with a random retain item.
+    #[arg(long)]
+    pub retain: PathBuf,
+    /// I-don't-know answers for idk_dpo, one per line (forget item i gets line i mod n).
+    #[arg(long)]
+    pub idk: Option<PathBuf>,
+    /// Prompt format.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub template: TemplateChoice,
+    /// grad_ascent, grad_diff, npo, simnpo, wga, tnpo, tnpo_fork, satimp or idk_dpo.
+    #[arg(long)]
+    pub objective: String,
+    /// BalDRO wrapper: none, dv or g.
+    #[arg(long, default_value = "none")]
+    pub wrapper: String,
+    /// Objective hyperparameters by their spec names, as for `lethe loss`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 1e-5)]
+    pub lr: f64,
+    /// Per-device micro-batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Gradient accumulation steps.
+    #[arg(long, default_value_t = 4)]
+    pub grad_accum: usize,
+    /// Epochs over the forget set.
+    #[arg(long, default_value_t = 10.0)]
+    pub epochs: f64,
+    /// Linear warm-up, in epochs.
+    #[arg(long, default_value_t = 1.0)]
+    pub warmup_epochs: f64,
+    /// AdamW weight decay (matrices only).
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Data order and pairing.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output directory: `checkpoint/`, `metrics.jsonl`, `run.json`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Checkpoint precision: f32 or bf16.
+    #[arg(long, default_value = "f32")]
+    pub save_dtype: engine::llama::WeightDtype,
     /// Compute device: cpu, wgpu or cuda:N.
     #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
     pub device: DeviceSpec,

@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Unlearn(args) => server::cli::unlearn::run(&args),
         Command::Loss(args) => server::cli::loss::run(&args, &mut std::io::stdout().lock()),
         Command::Model { command } => {
             let mut stdout = std::io::stdout().lock();

@@ -48,10 +48,11 @@ const KEYS: [&str; 11] = [
     "tau",
 ];
 
-struct Settings(BTreeMap<String, String>);
+/// `--set KEY=VALUE` pairs, checked against the known hyperparameter names.
+pub(crate) struct Settings(BTreeMap<String, String>);
 
 impl Settings {
-    fn parse(pairs: &[String]) -> anyhow::Result<Self> {
+    pub(crate) fn parse(pairs: &[String]) -> anyhow::Result<Self> {
         let mut map = BTreeMap::new();
         for pair in pairs {
             let Some((key, value)) = pair.split_once('=') else {
@@ -68,7 +69,7 @@ impl Settings {
         Ok(Self(map))
     }
 
-    fn number(&self, key: &str, default: f64) -> anyhow::Result<f64> {
+    pub(crate) fn number(&self, key: &str, default: f64) -> anyhow::Result<f64> {
         match self.0.get(key) {
             None => Ok(default),
             Some(text) => {
@@ -85,11 +86,15 @@ impl Settings {
     }
 }
 
-/// Spec §2 defaults for `objective`, overridden by `--set`.
-fn objective_config(args: &LossArgs, settings: &Settings) -> anyhow::Result<ObjectiveConfig> {
+/// Spec §2 defaults for `objective` with `wrapper`, overridden by `--set`.
+pub(crate) fn objective_config(
+    objective: &str,
+    wrapper: &str,
+    settings: &Settings,
+) -> anyhow::Result<ObjectiveConfig> {
     let n = |key: &str, default: f64| settings.number(key, default);
     // (method, default γ, default α, default retain term)
-    let (method, gamma, alpha, retain) = match args.objective.as_str() {
+    let (method, gamma, alpha, retain) = match objective {
         "grad_ascent" => (Method::GradAscent, 1.0, 0.0, RetainLoss::None),
         "grad_diff" => (Method::GradDiff, 1.0, 1.0, RetainLoss::Nll),
         "npo" => (
@@ -164,7 +169,7 @@ fn objective_config(args: &LossArgs, settings: &Settings) -> anyhow::Result<Obje
             bail!("--set retain_loss_type={other}: expected none, nll, summed_nll or kl")
         }
     };
-    let wrapper = match args.wrapper.as_str() {
+    let wrapper = match wrapper {
         "none" => Wrapper::None,
         "dv" => {
             let tau = n("tau", 1.0)?;
@@ -213,7 +218,7 @@ fn encode_all(
 /// Runs `lethe loss` and prints its JSON report.
 pub fn run(args: &LossArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let settings = Settings::parse(&args.set)?;
-    let config = objective_config(args, &settings)?;
+    let config = objective_config(&args.objective, &args.wrapper, &settings)?;
     let forget_rows = read_rows(&args.forget).context("--forget")?;
     let retain_rows = read_rows(&args.retain).context("--retain")?;
     if forget_rows.is_empty() || retain_rows.is_empty() {
