@@ -1,8 +1,8 @@
 //! Forward, greedy generation and NPO training-step throughput on CPU, the same workloads as
 //! `../shared/bench/torch_reference.py forward|generate|npo-step` (batch 8 of TOFU forget01 with
 //! the plain template; generation: 64 new tokens per row, no early stop; NPO step: policy fwd+bwd on
-//! 8 forget + 8 retain99 rows, reference fwd on the forget rows, AdamW lr 1e-5 with clipping). `scripts/bench-vs-torch.sh` runs
-//! both and prints the ratio. Models: tiny-llama (../shared/fixtures) and SmolLM2-135M (the GGUF
+//! 8 forget + 8 retain99 rows, reference fwd on the forget rows, AdamW lr 1e-5 with clipping).
+//! `scripts/bench-vs-torch.sh` runs both and prints the ratio. Models: tiny-llama (../shared/fixtures) and SmolLM2-135M (the GGUF
 //! from `scripts/fetch-smollm2.sh`); a missing one is skipped with a message.
 
 use std::path::{Path, PathBuf};
@@ -13,10 +13,7 @@ use engine::data::PromptTemplate;
 use engine::llama::{
     GenerateOptions, LoadedModel, ModelSource, Padding, TokenBatch, WeightDtype, load,
 };
-use engine::objectives::{
-    Method, ObjectiveBatch, ObjectiveConfig, RetainLoss, Wrapper, compute, forward_stats,
-    frozen_stats,
-};
+use engine::objectives::{Method, ObjectiveConfig, RetainLoss, Wrapper, compute, micro_batch};
 use engine::train::{AdamW, AdamWConfig};
 
 const BATCH: usize = 8;
@@ -120,10 +117,10 @@ fn bench_npo_step(
     retain: &[(String, String)],
 ) {
     let pad = policy.tokenizer.pad_id.unwrap_or(0);
-    let (forget_ids, forget_labels) = encode_rows(&policy, forget);
-    let (retain_ids, retain_labels) = encode_rows(&policy, retain);
-    let tokens = 2 * forget_ids.iter().map(Vec::len).sum::<usize>()
-        + retain_ids.iter().map(Vec::len).sum::<usize>();
+    let forget = encode_rows(&policy, forget);
+    let retain = encode_rows(&policy, retain);
+    let tokens = 2 * forget.0.iter().map(Vec::len).sum::<usize>()
+        + retain.0.iter().map(Vec::len).sum::<usize>();
     let config = ObjectiveConfig {
         method: Method::Npo { beta: 0.1 },
         gamma: 1.0,
@@ -133,25 +130,22 @@ fn bench_npo_step(
     };
     let mut optimizer = AdamW::new(AdamWConfig::default());
     let mut slot = Some(policy.model);
-    let device = slot.as_ref().map(engine::llama::LlamaForCausalLM::device);
     let mut group = c.benchmark_group(format!("{name}/npo-step"));
     group.throughput(Throughput::Elements(tokens as u64));
     group.sample_size(10);
     group.bench_function(format!("batch{BATCH}"), |b| {
         b.iter(|| {
             let Some(model) = slot.take() else { return };
-            let Some(device) = device.as_ref() else {
+            let Ok(batch) = micro_batch(
+                &config,
+                &model,
+                Some(&reference.model),
+                &forget,
+                &retain,
+                None,
+                pad,
+            ) else {
                 return;
-            };
-            let batch = ObjectiveBatch {
-                forget: forward_stats(&model, &forget_ids, &forget_labels, pad).0,
-                forget_ref: Some(
-                    frozen_stats(&reference.model, &forget_ids, &forget_labels, pad, device).0,
-                ),
-                retain: forward_stats(&model, &retain_ids, &retain_labels, pad).0,
-                win: None,
-                win_ref: None,
-                retain_logits: None,
             };
             let Ok(output) = compute(&config, &batch, 0, None) else {
                 return;

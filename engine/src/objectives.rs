@@ -221,6 +221,65 @@ pub struct ObjectiveConfig {
     pub wrapper: Wrapper,
 }
 
+impl ObjectiveConfig {
+    /// Whether the frozen reference model must run: for the method's forget term, or for a KL
+    /// retain term.
+    pub fn needs_reference(&self) -> bool {
+        self.method.needs_reference() || self.retain == RetainLoss::Kl
+    }
+}
+
+/// Token ids and OU labels (`-100` off the answer) of the rows of one micro-batch.
+pub type Rows = (Vec<Vec<u32>>, Vec<Vec<i64>>);
+
+/// Runs the policy (tracked) on one micro-batch and the frozen reference only where `config`
+/// needs it: on the forget and I-don't-know rows for the methods that compare with it, on the
+/// retain rows for a KL retain term.
+pub fn micro_batch(
+    config: &ObjectiveConfig,
+    policy: &LlamaForCausalLM,
+    reference: Option<&LlamaForCausalLM>,
+    forget: &Rows,
+    retain: &Rows,
+    win: Option<&Rows>,
+    pad_id: u32,
+) -> Result<ObjectiveBatch, EngineError> {
+    let reference = match (config.needs_reference(), reference) {
+        (false, _) => None,
+        (true, Some(reference)) => Some(reference),
+        (true, None) => {
+            return Err(EngineError::InvalidConfig {
+                field: "reference".into(),
+                reason: "this objective needs the frozen reference model".into(),
+            });
+        }
+    };
+    let device = policy.device();
+    let frozen =
+        |rows: &Rows| reference.map(|r| frozen_stats(r, &rows.0, &rows.1, pad_id, &device));
+    let method_reference = |rows: &Rows| {
+        config
+            .method
+            .needs_reference()
+            .then(|| frozen(rows).map(|stats| stats.0))
+            .flatten()
+    };
+    let (retain_nll, retain_logits) = forward_stats(policy, &retain.0, &retain.1, pad_id);
+    let retain_logits = if config.retain == RetainLoss::Kl {
+        frozen(retain).map(|(_, reference_logits)| (retain_logits, reference_logits))
+    } else {
+        None
+    };
+    Ok(ObjectiveBatch {
+        forget: forward_stats(policy, &forget.0, &forget.1, pad_id).0,
+        forget_ref: method_reference(forget),
+        retain: retain_nll,
+        win: win.map(|rows| forward_stats(policy, &rows.0, &rows.1, pad_id).0),
+        win_ref: win.and_then(method_reference),
+        retain_logits,
+    })
+}
+
 /// Token NLLs of one micro-batch.
 #[derive(Debug, Clone)]
 pub struct ObjectiveBatch {

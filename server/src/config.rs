@@ -103,37 +103,12 @@ pub struct LossArgs {
     /// The model being unlearned (directory, .gguf or hub id).
     #[arg(long)]
     pub policy: String,
-    /// The frozen reference model; defaults to a fresh copy of the policy (OU's deep copy).
-    #[arg(long)]
-    pub reference: Option<String>,
-    /// Forget rows (JSONL with `question`, `answer`); all of them form the micro-batch, in order.
-    #[arg(long)]
-    pub forget: PathBuf,
-    /// Retain rows; retain row i is paired with forget row i.
-    #[arg(long)]
-    pub retain: PathBuf,
-    /// I-don't-know answers for idk_dpo, one per line; forget row i gets line i.
-    #[arg(long)]
-    pub idk: Option<PathBuf>,
-    /// Prompt format.
-    #[arg(long, value_enum, default_value = "plain")]
-    pub template: TemplateChoice,
-    /// grad_ascent, grad_diff, npo, simnpo, wga, tnpo, tnpo_fork, satimp or idk_dpo.
-    #[arg(long)]
-    pub objective: String,
-    /// BalDRO wrapper: none, dv or g.
-    #[arg(long, default_value = "none")]
-    pub wrapper: String,
-    /// Hyperparameters by their spec names (`beta`, `alpha`, `gamma`, `delta`, `beta1`, `beta2`,
-    /// `tau`, `direction`, `ratio`, `seed`, `retain_loss_type`), e.g. `--set beta=0.2`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    /// Data, objective and device.
+    #[command(flatten)]
+    pub objective: ObjectiveArgs,
     /// Print one JSON object (the only output format; accepted for scripts that pass it).
     #[arg(long)]
     pub json: bool,
-    /// Compute device: cpu, wgpu or cuda:N.
-    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
-    pub device: DeviceSpec,
 }
 
 /// Flags of `lethe unlearn`.
@@ -143,30 +118,9 @@ pub struct UnlearnArgs {
     /// `--reference` is given.
     #[arg(long)]
     pub model: String,
-    /// The frozen reference model.
-    #[arg(long)]
-    pub reference: Option<String>,
-    /// Forget set (JSONL with `question`, `answer`); one epoch is one pass over it.
-    #[arg(long)]
-    pub forget: PathBuf,
-    /// Retain set; each forget item is paired with a random retain item.
-    #[arg(long)]
-    pub retain: PathBuf,
-    /// I-don't-know answers for idk_dpo, one per line (forget item i gets line i mod n).
-    #[arg(long)]
-    pub idk: Option<PathBuf>,
-    /// Prompt format.
-    #[arg(long, value_enum, default_value = "plain")]
-    pub template: TemplateChoice,
-    /// grad_ascent, grad_diff, npo, simnpo, wga, tnpo, tnpo_fork, satimp or idk_dpo.
-    #[arg(long)]
-    pub objective: String,
-    /// BalDRO wrapper: none, dv or g.
-    #[arg(long, default_value = "none")]
-    pub wrapper: String,
-    /// Objective hyperparameters by their spec names, as for `lethe loss`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    /// Data, objective and device.
+    #[command(flatten)]
+    pub objective: ObjectiveArgs,
     /// Peak learning rate.
     #[arg(long, default_value_t = 1e-5)]
     pub lr: f64,
@@ -194,6 +148,40 @@ pub struct UnlearnArgs {
     /// Checkpoint precision: f32 or bf16.
     #[arg(long, default_value = "f32")]
     pub save_dtype: engine::llama::WeightDtype,
+}
+
+/// What `lethe loss` and `lethe unlearn` share: the reference, the data, the objective and the
+/// device.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ObjectiveArgs {
+    /// The frozen reference model; defaults to a fresh copy of the model being unlearned (OU's
+    /// deep copy).
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// Forget rows (JSONL with `question`, `answer`). `loss`: all of them form the micro-batch, in
+    /// order; `unlearn`: one epoch is one pass over them.
+    #[arg(long)]
+    pub forget: PathBuf,
+    /// Retain rows. `loss`: retain row i is paired with forget row i; `unlearn`: each forget item
+    /// is paired with a random retain item.
+    #[arg(long)]
+    pub retain: PathBuf,
+    /// I-don't-know answers for idk_dpo, one per line; forget row i gets line i mod n.
+    #[arg(long)]
+    pub idk: Option<PathBuf>,
+    /// Prompt format.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub template: TemplateChoice,
+    /// grad_ascent, grad_diff, npo, simnpo, wga, tnpo, tnpo_fork, satimp or idk_dpo.
+    #[arg(long)]
+    pub objective: String,
+    /// BalDRO wrapper: none, dv or g.
+    #[arg(long, default_value = "none")]
+    pub wrapper: String,
+    /// Hyperparameters by their spec names (`beta`, `alpha`, `gamma`, `delta`, `beta1`, `beta2`,
+    /// `tau`, `direction`, `ratio`, `seed`, `retain_loss_type`), e.g. `--set beta=0.2`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Compute device: cpu, wgpu or cuda:N.
     #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
     pub device: DeviceSpec,

@@ -14,9 +14,7 @@ use crate::EngineError;
 use crate::data::Encoded;
 use crate::llama::LlamaForCausalLM;
 use crate::objectives::baldro::sample_without_replacement;
-use crate::objectives::{
-    ObjectiveBatch, ObjectiveConfig, RetainLoss, compute, forward_stats, frozen_stats,
-};
+use crate::objectives::{ObjectiveConfig, Rows, compute, micro_batch};
 
 /// Everything the loop needs besides the models and the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +74,7 @@ pub struct UnlearnData {
     pub idk: Option<Vec<Encoded>>,
 }
 
-fn split(examples: &[&Encoded]) -> (Vec<Vec<u32>>, Vec<Vec<i64>>) {
+fn split(examples: &[&Encoded]) -> Rows {
     examples
         .iter()
         .map(|e| (e.input_ids.clone(), e.labels.clone()))
@@ -100,9 +98,7 @@ pub fn unlearn(
             reason: "the forget and retain sets need at least one example each".into(),
         });
     }
-    let needs_reference =
-        config.objective.method.needs_reference() || config.objective.retain == RetainLoss::Kl;
-    if needs_reference && reference.is_none() {
+    if config.objective.needs_reference() && reference.is_none() {
         return Err(EngineError::InvalidConfig {
             field: "reference".into(),
             reason: "this objective needs the frozen reference model".into(),
@@ -115,7 +111,6 @@ pub fn unlearn(
         config.epochs,
         config.warmup_epochs,
     );
-    let device = policy.device();
     let mut optimizer = AdamW::new(config.adamw);
     let mut store = GradStore::default();
     let mut counter = 0_usize;
@@ -147,44 +142,31 @@ pub fn unlearn(
                 .iter()
                 .map(|i| &data.retain[partners[*i % partners.len()] % data.retain.len()])
                 .collect();
-            let (forget_ids, forget_labels) = split(&forget);
-            let (retain_ids, retain_labels) = split(&retain);
+            let forget = split(&forget);
+            let retain = split(&retain);
             let win = data
                 .idk
                 .as_ref()
                 .map(|idk| split(&chunk.iter().map(|i| &idk[*i]).collect::<Vec<_>>()));
-            let (forget_nll, _) = forward_stats(&policy, &forget_ids, &forget_labels, pad_id);
-            let (retain_nll, retain_logits) =
-                forward_stats(&policy, &retain_ids, &retain_labels, pad_id);
-            let frozen = reference.map(|r| {
-                (
-                    frozen_stats(r, &forget_ids, &forget_labels, pad_id, &device),
-                    frozen_stats(r, &retain_ids, &retain_labels, pad_id, &device),
-                    win.as_ref()
-                        .map(|(ids, labels)| frozen_stats(r, ids, labels, pad_id, &device).0),
-                )
-            });
-            let batch = ObjectiveBatch {
-                forget: forget_nll,
-                forget_ref: frozen.as_ref().map(|(f, _, _)| f.0.clone()),
-                retain: retain_nll,
-                win: win
-                    .as_ref()
-                    .map(|(ids, labels)| forward_stats(&policy, ids, labels, pad_id).0),
-                win_ref: frozen.as_ref().and_then(|(_, _, w)| w.clone()),
-                retain_logits: frozen
-                    .as_ref()
-                    .map(|(_, r, _)| (retain_logits, r.1.clone())),
-            };
+            let batch = micro_batch(
+                &config.objective,
+                &policy,
+                reference,
+                &forget,
+                &retain,
+                win.as_ref(),
+                pad_id,
+            )?;
             let output = compute(
                 &config.objective,
                 &batch,
                 config.seed ^ counter as u64,
                 None,
             )?;
-            tokens += forget_ids
+            tokens += forget
+                .0
                 .iter()
-                .chain(&retain_ids)
+                .chain(&retain.0)
                 .map(Vec::len)
                 .sum::<usize>();
             let grads = output.loss.backward();

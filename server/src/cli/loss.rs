@@ -6,16 +6,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{Context as _, bail};
-use engine::data::{Encoded, PromptTemplate};
-use engine::llama::{LoadedModel, ModelSource, WeightDtype, load};
+use engine::data::Encoded;
 use engine::objectives::{
-    Direction, Method, ObjectiveBatch, ObjectiveConfig, RetainLoss, Wrapper, compute,
-    forward_stats, frozen_stats, grad_norm,
+    Direction, Method, ObjectiveConfig, RetainLoss, Rows, Wrapper, compute, grad_norm, micro_batch,
 };
 use serde::Serialize;
 
-use super::model::read_rows;
-use crate::config::{LossArgs, TemplateChoice};
+use crate::config::LossArgs;
 
 /// What `lethe loss` prints.
 #[derive(Debug, Serialize)]
@@ -201,125 +198,37 @@ pub(crate) fn objective_config(
     })
 }
 
-/// Token ids and OU labels of a list of rows.
-type Encodings = (Vec<Vec<u32>>, Vec<Vec<i64>>);
-
-fn encode_all(
-    template: &PromptTemplate,
-    loaded: &LoadedModel,
-    pairs: impl Iterator<Item = (String, String)>,
-) -> anyhow::Result<Encodings> {
-    let encoded: Vec<Encoded> = pairs
-        .map(|(q, a)| template.encode(&loaded.tokenizer, &q, &a, 512))
-        .collect::<Result<_, _>>()?;
-    Ok(encoded.into_iter().map(|e| (e.input_ids, e.labels)).unzip())
+fn rows(examples: &[Encoded]) -> Rows {
+    examples
+        .iter()
+        .map(|e| (e.input_ids.clone(), e.labels.clone()))
+        .unzip()
 }
 
 /// Runs `lethe loss` and prints its JSON report.
 pub fn run(args: &LossArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let settings = Settings::parse(&args.set)?;
-    let config = objective_config(&args.objective, &args.wrapper, &settings)?;
-    let forget_rows = read_rows(&args.forget).context("--forget")?;
-    let retain_rows = read_rows(&args.retain).context("--retain")?;
-    if forget_rows.is_empty() || retain_rows.is_empty() {
-        bail!("--forget and --retain need at least one row each");
-    }
-    let idk: Option<Vec<String>> = match (&args.idk, &config.method) {
-        (Some(path), _) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("--idk {}", path.display()))?
-                .lines()
-                .filter(|line| !line.trim().is_empty())
-                .map(str::to_string)
-                .collect(),
-        ),
-        (None, Method::IdkDpo { .. }) => {
-            bail!("--objective idk_dpo needs --idk FILE (one I-don't-know answer per line)")
-        }
-        (None, _) => None,
-    };
-    let plain = args.device.device()?;
-    let device = plain.clone().autodiff();
-    let policy = load(
-        &ModelSource::parse(&args.policy)?,
-        &device,
-        WeightDtype::F32,
-    )
-    .context("--policy")?;
-    let needs_reference = config.method.needs_reference() || config.retain == RetainLoss::Kl;
-    let reference = if needs_reference {
-        let source = args.reference.as_deref().unwrap_or(&args.policy);
-        Some(load(&ModelSource::parse(source)?, &plain, WeightDtype::F32).context("--reference")?)
-    } else {
-        None
-    };
-    let template = match args.template {
-        TemplateChoice::Plain => PromptTemplate::QuestionAnswer,
-        TemplateChoice::Chat => {
-            PromptTemplate::chat_for(policy.model.config.family, &policy.tokenizer).with_context(
-                || {
-                    format!(
-                        "--template chat: {} has no chat template Lethe knows",
-                        args.policy
-                    )
-                },
-            )?
-        }
-    };
-    let pad = policy
-        .tokenizer
-        .pad_id
-        .or(policy.tokenizer.eos_id)
-        .unwrap_or(0);
-    let pairs = |rows: &[super::model::QaRow]| {
-        rows.iter()
-            .map(|r| (r.question.clone(), r.answer.clone()))
-            .collect::<Vec<_>>()
-    };
-    let (forget_ids, forget_labels) =
-        encode_all(&template, &policy, pairs(&forget_rows).into_iter())?;
-    let (retain_ids, retain_labels) =
-        encode_all(&template, &policy, pairs(&retain_rows).into_iter())?;
-    let win = idk
-        .as_ref()
-        .map(|answers| {
-            let rows = forget_rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| (row.question.clone(), answers[i % answers.len()].clone()));
-            encode_all(&template, &policy, rows)
-        })
-        .transpose()?;
-    let model = &policy.model;
-    let (forget, _) = forward_stats(model, &forget_ids, &forget_labels, pad);
-    let (retain, retain_logits) = forward_stats(model, &retain_ids, &retain_labels, pad);
-    let reference_stats = reference.as_ref().map(|r| {
-        (
-            frozen_stats(&r.model, &forget_ids, &forget_labels, pad, &device),
-            frozen_stats(&r.model, &retain_ids, &retain_labels, pad, &device),
-            win.as_ref()
-                .map(|(ids, labels)| frozen_stats(&r.model, ids, labels, pad, &device).0),
-        )
-    });
-    let batch = ObjectiveBatch {
-        forget,
-        forget_ref: reference_stats.as_ref().map(|(f, _, _)| f.0.clone()),
-        retain,
-        win: win
-            .as_ref()
-            .map(|(ids, labels)| forward_stats(model, ids, labels, pad).0),
-        win_ref: reference_stats.as_ref().and_then(|(_, _, w)| w.clone()),
-        retain_logits: reference_stats
-            .as_ref()
-            .map(|(_, r, _)| (retain_logits.clone(), r.1.clone())),
-    };
+    let prepared = args.objective.prepare(&args.policy, "--policy")?;
+    let (settings, config) = (&prepared.settings, &prepared.config);
+    let tokenizer = &prepared.policy.tokenizer;
+    let pad = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);
+    let model = &prepared.policy.model;
+    let win = prepared.idk.as_deref().map(rows);
+    let batch = micro_batch(
+        config,
+        model,
+        prepared.reference.as_ref().map(|r| &r.model),
+        &rows(&prepared.forget),
+        &rows(&prepared.retain),
+        win.as_ref(),
+        pad,
+    )?;
     #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
         reason = "a seed"
     )]
     let seed = settings.number("seed", 0.0)? as u64;
-    let output = compute(&config, &batch, seed, None)?;
+    let output = compute(config, &batch, seed, None)?;
     let grads = output.loss.backward();
     let mut components = BTreeMap::from([
         ("forget_loss".to_string(), output.forget_loss),

@@ -2,12 +2,12 @@
 
 use std::io::{BufRead, Write};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use engine::data::{Encoded, PromptTemplate};
 use engine::llama::{ModelSource, inspect as inspect_model, load};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ScoreArgs, TemplateChoice};
+use crate::config::ScoreArgs;
 
 /// Prints what `model` is, from its headers alone.
 pub fn inspect(model: &str, out: &mut impl Write) -> anyhow::Result<()> {
@@ -137,18 +137,7 @@ pub fn score(args: &ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let device = args.device.device()?;
     let loaded = load(&source, &device, args.dtype)?;
     let tokenizer = &loaded.tokenizer;
-    let template = match args.template {
-        TemplateChoice::Plain => PromptTemplate::QuestionAnswer,
-        TemplateChoice::Chat => {
-            match PromptTemplate::chat_for(loaded.model.config.family, tokenizer) {
-                Some(template) => template,
-                None => bail!(
-                    "--template chat: {} has no chat template Lethe knows; use --template plain",
-                    args.model
-                ),
-            }
-        }
-    };
+    let template = super::template_for(args.template, &loaded, &args.model)?;
     let pad = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);
     let encoded: Vec<Encoded> = rows
         .iter()

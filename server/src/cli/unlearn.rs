@@ -6,14 +6,9 @@ use std::io::Write as _;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context as _, bail};
-use engine::data::{Encoded, PromptTemplate};
-use engine::llama::{ModelSource, WeightDtype, load};
-use engine::objectives::RetainLoss;
 use engine::train::{AdamWConfig, StepEvent, UnlearnConfig, UnlearnData, save, unlearn};
 
-use super::loss::{Settings, objective_config};
-use super::model::read_rows;
-use crate::config::{TemplateChoice, UnlearnArgs};
+use crate::config::UnlearnArgs;
 
 fn event_json(event: &StepEvent) -> serde_json::Value {
     serde_json::json!({
@@ -32,8 +27,6 @@ fn event_json(event: &StepEvent) -> serde_json::Value {
 
 /// Runs `lethe unlearn`.
 pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
-    let settings = Settings::parse(&args.set)?;
-    let objective = objective_config(&args.objective, &args.wrapper, &settings)?;
     if !(args.lr.is_finite() && args.lr >= 0.0) {
         bail!("--lr {}: must be a non-negative number", args.lr);
     }
@@ -43,71 +36,11 @@ pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
     if !(args.epochs.is_finite() && args.epochs > 0.0) {
         bail!("--epochs {}: must be > 0", args.epochs);
     }
-    let forget_rows = read_rows(&args.forget).context("--forget")?;
-    let retain_rows = read_rows(&args.retain).context("--retain")?;
-    let plain = args.device.device()?;
-    let policy = load(
-        &ModelSource::parse(&args.model)?,
-        &plain.clone().autodiff(),
-        WeightDtype::F32,
-    )
-    .context("--model")?;
-    let needs_reference = objective.method.needs_reference() || objective.retain == RetainLoss::Kl;
-    let reference = if needs_reference {
-        let source = args.reference.as_deref().unwrap_or(&args.model);
-        Some(load(&ModelSource::parse(source)?, &plain, WeightDtype::F32).context("--reference")?)
-    } else {
-        None
-    };
-    let template = match args.template {
-        TemplateChoice::Plain => PromptTemplate::QuestionAnswer,
-        TemplateChoice::Chat => {
-            PromptTemplate::chat_for(policy.model.config.family, &policy.tokenizer).with_context(
-                || {
-                    format!(
-                        "--template chat: {} has no chat template Lethe knows",
-                        args.model
-                    )
-                },
-            )?
-        }
-    };
-    let tokenizer = policy.tokenizer.clone();
-    let encode = |q: &str, a: &str| template.encode(&tokenizer, q, a, 512);
-    let forget: Vec<Encoded> = forget_rows
-        .iter()
-        .map(|r| encode(&r.question, &r.answer))
-        .collect::<Result<_, _>>()?;
-    let retain: Vec<Encoded> = retain_rows
-        .iter()
-        .map(|r| encode(&r.question, &r.answer))
-        .collect::<Result<_, _>>()?;
-    let idk = match &args.idk {
-        Some(path) => {
-            let answers: Vec<String> = std::fs::read_to_string(path)
-                .with_context(|| format!("--idk {}", path.display()))?
-                .lines()
-                .filter(|line| !line.trim().is_empty())
-                .map(str::to_string)
-                .collect();
-            if answers.is_empty() {
-                bail!("--idk {}: no answers", path.display());
-            }
-            Some(
-                forget_rows
-                    .iter()
-                    .enumerate()
-                    .map(|(i, row)| encode(&row.question, &answers[i % answers.len()]))
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
-        }
-        None if matches!(objective.method, engine::objectives::Method::IdkDpo { .. }) => {
-            bail!("--objective idk_dpo needs --idk FILE (one I-don't-know answer per line)")
-        }
-        None => None,
-    };
+    let prepared = args.objective.prepare(&args.model, "--model")?;
+    let tokenizer = prepared.policy.tokenizer.clone();
+    let o = &args.objective;
     let config = UnlearnConfig {
-        objective,
+        objective: prepared.config,
         lr: args.lr,
         batch_size: args.batch_size,
         grad_accum: args.grad_accum,
@@ -121,11 +54,11 @@ pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
     let run_json = serde_json::json!({
-        "model": args.model, "reference": args.reference, "forget": args.forget, "retain": args.retain,
-        "objective": args.objective, "wrapper": args.wrapper, "set": args.set, "resolved_objective": format!("{:?}", config.objective),
+        "model": args.model, "reference": o.reference, "forget": o.forget, "retain": o.retain,
+        "objective": o.objective, "wrapper": o.wrapper, "set": o.set, "resolved_objective": format!("{:?}", config.objective),
         "lr": args.lr, "batch_size": args.batch_size, "grad_accum": args.grad_accum, "epochs": args.epochs,
         "warmup_epochs": args.warmup_epochs, "weight_decay": args.weight_decay, "seed": args.seed,
-        "forget_rows": forget.len(), "retain_rows": retain.len(), "device": args.device.to_string(),
+        "forget_rows": prepared.forget.len(), "retain_rows": prepared.retain.len(), "device": o.device.to_string(),
     });
     std::fs::write(
         args.out.join("run.json"),
@@ -137,13 +70,13 @@ pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
     let mut write_error = None;
     let pad = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);
     let data = UnlearnData {
-        forget,
-        retain,
-        idk,
+        forget: prepared.forget,
+        retain: prepared.retain,
+        idk: prepared.idk,
     };
     let trained = unlearn(
-        policy.model,
-        reference.as_ref().map(|r| &r.model),
+        prepared.policy.model,
+        prepared.reference.as_ref().map(|r| &r.model),
         &data,
         &config,
         pad,
