@@ -96,6 +96,18 @@ impl DeviceSpec {
     }
 }
 
+/// The autodiff device that trains on `plain`; with `checkpointing`, burn's balanced gradient
+/// checkpointing recomputes memory-bound activations (norms, activations, element-wise ops) in the
+/// backward pass instead of keeping them, while matmul outputs stay cached.
+pub fn training_device(plain: &Device, checkpointing: bool) -> Device {
+    let device = plain.clone().autodiff();
+    if checkpointing {
+        device.gradient_checkpointing()
+    } else {
+        device
+    }
+}
+
 /// The error for a device whose backend `feature` this binary was built without.
 #[cfg(not(all(feature = "flex", feature = "wgpu", feature = "cuda")))]
 fn not_compiled(spec: DeviceSpec, feature: &'static str) -> EngineError {

@@ -28,6 +28,14 @@ pub enum EngineError {
         /// What is wrong with it, naming keys, fields or offsets.
         reason: String,
     },
+    /// A loss or gradient became NaN or infinite; the run stops before applying it.
+    #[error("the {what} is not finite ({value}); lower the learning rate or check the data")]
+    NonFinite {
+        /// What went non-finite, and where (`loss at optimizer step 3`).
+        what: String,
+        /// The value.
+        value: f64,
+    },
     /// A run was cancelled between steps; nothing after the last completed step was applied.
     #[error("cancelled")]
     Cancelled,

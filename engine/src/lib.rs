@@ -17,6 +17,7 @@ pub mod objectives;
 pub mod tokenizer;
 pub mod train;
 
-pub use device::{DeviceInfo, DeviceSpec};
+pub use burn::tensor::Device;
+pub use device::{DeviceInfo, DeviceSpec, training_device};
 pub use error::EngineError;
 pub use tokenizer::Tokenizer;

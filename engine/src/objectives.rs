@@ -375,11 +375,9 @@ pub fn compute(
     }
     let loss_value = scalar(&loss);
     if !loss_value.is_finite() {
-        return Err(EngineError::InvalidConfig {
-            field: "loss".into(),
-            reason: format!(
-                "the objective is not finite ({loss_value}); lower the learning rate or check the data"
-            ),
+        return Err(EngineError::NonFinite {
+            what: "objective loss".into(),
+            value: loss_value,
         });
     }
     Ok(ObjectiveOutput {

@@ -13,7 +13,7 @@ use engine::DeviceSpec;
 use engine::data::{Encoded, PromptTemplate};
 use engine::llama::{LoadedModel, ModelSource, WeightDtype, load};
 use engine::objectives::{Method, ObjectiveConfig, RetainLoss, Wrapper};
-use engine::train::{AdamWConfig, StepEvent, UnlearnConfig, UnlearnData, unlearn};
+use engine::train::{StepEvent, TrainConfig, UnlearnConfig, UnlearnData, finetune, unlearn};
 
 fn shared() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
@@ -66,13 +66,13 @@ fn config(
             retain,
             wrapper: Wrapper::None,
         },
-        lr,
-        batch_size,
-        grad_accum,
-        epochs,
-        warmup_epochs: 1.0,
-        seed: 0,
-        adamw: AdamWConfig::default(),
+        train: TrainConfig {
+            lr,
+            batch_size,
+            grad_accum,
+            epochs,
+            ..TrainConfig::default()
+        },
     }
 }
 
@@ -235,4 +235,250 @@ fn checkpoints_reload_to_the_same_logits() {
         assert_eq!(a, b, "{name}: f32 checkpoints round-trip exactly");
         assert_eq!(again.model.config, loaded.model.config, "{name}");
     }
+}
+
+fn tiny(device: &engine::Device, dtype: WeightDtype) -> Option<(PathBuf, LoadedModel)> {
+    let shared = shared()?;
+    let source = ModelSource::Dir(shared.join("fixtures/tiny-llama"));
+    Some((shared, load(&source, device, dtype).unwrap()))
+}
+
+fn finetune_config(epochs: f64) -> TrainConfig {
+    TrainConfig {
+        lr: 1e-3,
+        batch_size: 4,
+        grad_accum: 1,
+        epochs,
+        warmup_epochs: 0.0,
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn finetuning_lowers_the_training_nll() {
+    let plain = DeviceSpec::Cpu.device().unwrap();
+    let Some((shared, loaded)) = tiny(&plain.clone().autodiff(), WeightDtype::F32) else {
+        return;
+    };
+    let data = encode(&loaded, &shared.join("data/tofu/forget01.jsonl"), 8);
+    let before = mean_nll(&loaded, &data);
+    let mut events = Vec::new();
+    let tokenizer = loaded.tokenizer.clone();
+    let trained = finetune(
+        loaded.model,
+        &data,
+        &finetune_config(5.0),
+        0,
+        &mut |event| events.push(event.clone()),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let after = mean_nll(
+        &LoadedModel {
+            model: trained,
+            tokenizer,
+            source: ModelSource::Dir(shared.clone()),
+        },
+        &data,
+    );
+    eprintln!("training NLL {before:.3} -> {after:.3}");
+    assert_eq!(events.len(), 10, "2 micro-batches × 5 epochs at GA 1");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.retain_loss.is_none() && e.per_sample.len() == 4)
+    );
+    assert!(after < before - 0.5, "{before} -> {after}");
+    assert!(events[9].loss < events[0].loss);
+}
+
+fn logits_of(model: &engine::llama::LlamaForCausalLM, ids: &[u32]) -> Vec<f32> {
+    model
+        .forward(&engine::llama::TokenBatch::single(ids), None)
+        .cast(burn::tensor::FloatDType::F32)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+}
+
+/// Trains two steps; returns the logits of the first training row before and after.
+fn logits_after_training(
+    device: &engine::Device,
+    dtype: WeightDtype,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    let (shared, loaded) = tiny(device, dtype)?;
+    let data = encode(&loaded, &shared.join("data/tofu/forget01.jsonl"), 8);
+    let before = logits_of(&loaded.model, &data[0].input_ids);
+    let trained = finetune(
+        loaded.model,
+        &data,
+        &finetune_config(1.0),
+        0,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    Some((before, logits_of(&trained, &data[0].input_ids)))
+}
+
+#[test]
+fn gradient_checkpointing_trains_to_the_same_weights() {
+    let plain = DeviceSpec::Cpu.device().unwrap();
+    let Some((_, reference)) = logits_after_training(&plain.clone().autodiff(), WeightDtype::F32)
+    else {
+        return;
+    };
+    let (_, checkpointed) =
+        logits_after_training(&engine::training_device(&plain, true), WeightDtype::F32).unwrap();
+    let worst = reference
+        .iter()
+        .zip(&checkpointed)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0_f32, f32::max);
+    eprintln!("max |Δlogit| with gradient checkpointing: {worst:.3e}");
+    assert!(worst <= 1e-5, "{worst}");
+}
+
+#[test]
+fn half_precision_weights_train_with_f32_optimizer_state() {
+    let plain = DeviceSpec::Cpu.device().unwrap();
+    let Some((f32_before, f32_after)) =
+        logits_after_training(&plain.clone().autodiff(), WeightDtype::F32)
+    else {
+        return;
+    };
+    let (bf16_before, bf16_after) =
+        logits_after_training(&plain.clone().autodiff(), WeightDtype::Bf16).unwrap();
+    // Two steps move the bf16 model's logits the way they move the f32 model's.
+    let delta = |after: &[f32], before: &[f32]| -> Vec<f64> {
+        after
+            .iter()
+            .zip(before)
+            .map(|(a, b)| f64::from(a - b))
+            .collect()
+    };
+    let (full, half) = (
+        delta(&f32_after, &f32_before),
+        delta(&bf16_after, &bf16_before),
+    );
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let cosine = dot(&full, &half) / (dot(&full, &full) * dot(&half, &half)).sqrt();
+    let ratio = (dot(&half, &half) / dot(&full, &full)).sqrt();
+    eprintln!(
+        "bf16 vs f32 training: cosine of the logit updates {cosine:.4}, norm ratio {ratio:.3}"
+    );
+    assert!(bf16_after.iter().all(|x| x.is_finite()));
+    assert!(
+        cosine > 0.95 && (0.8..1.25).contains(&ratio),
+        "{cosine} {ratio}"
+    );
+}
+
+#[test]
+fn a_diverging_run_stops_with_a_clear_error() {
+    let plain = DeviceSpec::Cpu.device().unwrap();
+    let Some((shared, loaded)) = tiny(&plain.clone().autodiff(), WeightDtype::F32) else {
+        return;
+    };
+    let data = encode(&loaded, &shared.join("data/tofu/forget01.jsonl"), 8);
+    let config = TrainConfig {
+        lr: 1e30,
+        adamw: engine::train::AdamWConfig {
+            weight_decay: 0.0,
+            ..engine::train::AdamWConfig::default()
+        },
+        ..finetune_config(5.0)
+    };
+    let error = finetune(
+        loaded.model,
+        &data,
+        &config,
+        0,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, engine::EngineError::NonFinite { .. }),
+        "{message}"
+    );
+    assert!(message.contains("at optimizer step"), "{message}");
+}
+
+#[test]
+fn idk_dpo_trains_towards_freshly_drawn_idk_answers() {
+    let plain = DeviceSpec::Cpu.device().unwrap();
+    let Some(shared) = shared() else { return };
+    let source = ModelSource::Dir(shared.join("fixtures/tiny-llama"));
+    let reference = load(&source, &plain, WeightDtype::F32).unwrap();
+    let policy = load(&source, &plain.clone().autodiff(), WeightDtype::F32).unwrap();
+    let questions: Vec<String> = std::fs::read_to_string(shared.join("data/tofu/forget01.jsonl"))
+        .unwrap()
+        .lines()
+        .take(4)
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            row["question"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let answers: Vec<String> = [
+        "I don't know.",
+        "No idea, sorry.",
+        "That is not something I know.",
+    ]
+    .map(String::from)
+    .to_vec();
+    let idk = engine::train::IdkAnswers {
+        answers: answers.clone(),
+        questions,
+        template: PromptTemplate::QuestionAnswer,
+        tokenizer: policy.tokenizer.clone(),
+        max_length: 512,
+    };
+    let data = UnlearnData {
+        forget: encode(&reference, &shared.join("data/tofu/forget01.jsonl"), 4),
+        retain: encode(&reference, &shared.join("data/tofu/retain99.jsonl"), 4),
+        idk: Some(idk.clone()),
+    };
+    let mut events = Vec::new();
+    let dpo = config(
+        Method::IdkDpo { beta: 0.1 },
+        RetainLoss::Nll,
+        1e-3,
+        2,
+        1,
+        3.0,
+    );
+    unlearn(
+        policy.model,
+        Some(&reference.model),
+        &data,
+        &dpo,
+        0,
+        &mut |event| events.push(event.clone()),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(events.len(), 6);
+    assert!(events.iter().all(|e| e.loss.is_finite()));
+    let wrong = UnlearnData {
+        idk: Some(engine::train::IdkAnswers {
+            questions: Vec::new(),
+            ..idk
+        }),
+        ..data
+    };
+    let policy = load(&source, &plain.clone().autodiff(), WeightDtype::F32).unwrap();
+    let error = unlearn(
+        policy.model,
+        Some(&reference.model),
+        &wrong,
+        &dpo,
+        0,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("idk"), "{error}");
 }

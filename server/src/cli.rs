@@ -2,8 +2,12 @@
 //! print. Each writes to the `Write` it is given, so tests capture the output. What several of
 //! them share (prompt choice, data and model setup for an objective) lives here.
 
+pub mod config_file;
+pub mod finetune;
 pub mod loss;
 pub mod model;
+mod output;
+pub mod progress;
 pub mod unlearn;
 
 use anyhow::{Context as _, bail};
@@ -11,6 +15,7 @@ use engine::data::{Encoded, PromptTemplate};
 use engine::llama::{LoadedModel, ModelSource, WeightDtype, load};
 use engine::objectives::{Method, ObjectiveConfig};
 use engine::tokenizer::Tokenizer;
+use engine::train::IdkAnswers;
 
 use crate::config::{ObjectiveArgs, TemplateChoice};
 use loss::{Settings, objective_config};
@@ -57,18 +62,47 @@ pub(crate) struct Prepared {
     pub forget: Vec<Encoded>,
     /// Tokenised retain rows.
     pub retain: Vec<Encoded>,
-    /// Forget row i with I-don't-know answer i mod n, when `--idk` is given.
+    /// Forget row i with I-don't-know answer i mod n, when `--idk` is given (`lethe loss`).
     pub idk: Option<Vec<Encoded>>,
+    /// The answers themselves, for the loop's per-epoch random draw (`lethe unlearn`).
+    pub idk_answers: Option<IdkAnswers>,
     /// The model being unlearned, on the autodiff device.
     pub policy: LoadedModel,
     /// The frozen reference on the plain device, when the objective needs one.
     pub reference: Option<LoadedModel>,
 }
 
+/// How the models of a run are held: weight dtype and gradient checkpointing on the policy.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Precision {
+    /// Weights of the policy and the reference.
+    pub dtype: WeightDtype,
+    /// Balanced gradient checkpointing on the policy's autodiff device.
+    pub checkpointing: bool,
+}
+
+impl Precision {
+    /// Loads `model` (named by `flag` in errors) for training on `plain`'s autodiff device.
+    pub(crate) fn load_policy(
+        self,
+        model: &str,
+        flag: &str,
+        plain: &engine::Device,
+    ) -> anyhow::Result<LoadedModel> {
+        let device = engine::training_device(plain, self.checkpointing);
+        load(&ModelSource::parse(model)?, &device, self.dtype).with_context(|| flag.to_string())
+    }
+}
+
 impl ObjectiveArgs {
     /// Resolves the objective, reads and tokenises the data and loads the models; `model` is the
     /// model being unlearned and `flag` the flag that named it (for errors).
-    pub(crate) fn prepare(&self, model: &str, flag: &str) -> anyhow::Result<Prepared> {
+    pub(crate) fn prepare(
+        &self,
+        model: &str,
+        flag: &str,
+        precision: Precision,
+    ) -> anyhow::Result<Prepared> {
         let settings = Settings::parse(&self.set)?;
         let config = objective_config(&self.objective, &self.wrapper, &settings)?;
         let forget_rows = read_rows(&self.forget).context("--forget")?;
@@ -95,16 +129,11 @@ impl ObjectiveArgs {
             None => None,
         };
         let plain = self.device.device()?;
-        let policy = load(
-            &ModelSource::parse(model)?,
-            &plain.clone().autodiff(),
-            WeightDtype::F32,
-        )
-        .with_context(|| flag.to_string())?;
+        let policy = precision.load_policy(model, flag, &plain)?;
         let reference = if config.needs_reference() {
             let source = self.reference.as_deref().unwrap_or(model);
             Some(
-                load(&ModelSource::parse(source)?, &plain, WeightDtype::F32)
+                load(&ModelSource::parse(source)?, &plain, precision.dtype)
                     .context("--reference")?,
             )
         } else {
@@ -122,6 +151,13 @@ impl ObjectiveArgs {
         };
         let forget = pairs(&forget_rows)?;
         let retain = pairs(&retain_rows)?;
+        let idk_answers = answers.as_ref().map(|answers| IdkAnswers {
+            answers: answers.clone(),
+            questions: forget_rows.iter().map(|row| row.question.clone()).collect(),
+            template: template.clone(),
+            tokenizer: tokenizer.clone(),
+            max_length: 512,
+        });
         let idk = answers
             .map(|answers| {
                 let rows = forget_rows
@@ -137,6 +173,7 @@ impl ObjectiveArgs {
             forget,
             retain,
             idk,
+            idk_answers,
             policy,
             reference,
         })

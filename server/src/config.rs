@@ -8,7 +8,7 @@ use engine::DeviceSpec;
 
 /// Lethe: a workbench for LLM unlearning research.
 #[derive(Debug, clap::Parser)]
-#[command(name = "lethe", version, about)]
+#[command(name = "lethe", version, about, args_override_self = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -24,8 +24,11 @@ pub enum Command {
     /// BalDRO weights or selections, and the gradient norm.
     Loss(LossArgs),
     /// Unlearn: train a model away from a forget set (objective, BalDRO wrapper, OU schedule) and
-    /// write a HF checkpoint plus per-step metrics.
+    /// write a HF checkpoint plus per-step metrics. `--config FILE` reads flags from TOML/JSON.
     Unlearn(UnlearnArgs),
+    /// Fine-tune a model on question/answer rows (TOFU step 1: the target model on `full`, retain
+    /// models on `retainNN`) and write a HF checkpoint plus per-step metrics.
+    Finetune(FinetuneArgs),
     /// Look at and run models: `inspect`, `score`.
     Model {
         /// Which model command.
@@ -121,6 +124,36 @@ pub struct UnlearnArgs {
     /// Data, objective and device.
     #[command(flatten)]
     pub objective: ObjectiveArgs,
+    /// Schedule, precision and output.
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Flags of `lethe finetune`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FinetuneArgs {
+    /// The model to fine-tune (directory, .gguf or hub id).
+    #[arg(long)]
+    pub model: String,
+    /// Training rows (JSONL with `question`, `answer`): TOFU `full` for the target model,
+    /// `retainNN` for a retain model.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Prompt format.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub template: TemplateChoice,
+    /// Compute device: cpu, wgpu or cuda:N.
+    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
+    pub device: DeviceSpec,
+    /// Schedule, precision and output (TOFU fine-tuning: 5 epochs).
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// What `lethe unlearn` and `lethe finetune` share: the schedule of spec §2.11, precision and
+/// memory switches, and the output directory.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
     /// Peak learning rate.
     #[arg(long, default_value_t = 1e-5)]
     pub lr: f64,
@@ -130,7 +163,7 @@ pub struct UnlearnArgs {
     /// Gradient accumulation steps.
     #[arg(long, default_value_t = 4)]
     pub grad_accum: usize,
-    /// Epochs over the forget set.
+    /// Epochs over the forget set (unlearn) or the training set (finetune; TOFU used 5).
     #[arg(long, default_value_t = 10.0)]
     pub epochs: f64,
     /// Linear warm-up, in epochs.
@@ -139,9 +172,23 @@ pub struct UnlearnArgs {
     /// AdamW weight decay (matrices only).
     #[arg(long, default_value_t = 0.01)]
     pub weight_decay: f64,
+    /// Global grad-norm clip; 0 turns clipping off.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_grad_norm: f64,
     /// Data order and pairing.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Precision of the trained (and reference) weights: f32, or bf16/f16 on GPUs (optimizer
+    /// state stays f32).
+    #[arg(long, default_value = "f32")]
+    pub dtype: engine::llama::WeightDtype,
+    /// With half-precision weights, update them in place like HF Trainer instead of through an
+    /// f32 master copy (saves 4 bytes per parameter; loses updates below bf16 resolution).
+    #[arg(long)]
+    pub no_master_weights: bool,
+    /// Recompute memory-bound activations in the backward pass instead of keeping them.
+    #[arg(long)]
+    pub gradient_checkpointing: bool,
     /// Output directory: `checkpoint/`, `metrics.jsonl`, `run.json`.
     #[arg(long)]
     pub out: PathBuf,

@@ -14,7 +14,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let args = server::cli::config_file::expand(std::env::args_os().collect())?;
+    match Cli::parse_from(args).command {
         Command::Serve(args) => {
             server::serve(&args, |addr| {
                 println!("Lethe is listening on http://{addr}/");
@@ -22,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::Unlearn(args) => server::cli::unlearn::run(&args),
+        Command::Finetune(args) => server::cli::finetune::run(&args),
         Command::Loss(args) => server::cli::loss::run(&args, &mut std::io::stdout().lock()),
         Command::Model { command } => {
             let mut stdout = std::io::stdout().lock();

@@ -1,6 +1,8 @@
 //! `lethe unlearn` end to end on the memorized tiny fixture: NPO for a few steps writes per-step
 //! metrics, the resolved run settings and a checkpoint that `lethe model inspect` loads; the
-//! checkpoint has forgotten (its forget-set NLL, scored by `lethe model score`, went up).
+//! checkpoint has forgotten (its forget-set NLL, scored by `lethe model score`, went up); its
+//! `run.json` repeats the run through `--config`. `lethe finetune` learns its data, with flags from
+//! a TOML config file.
 #![expect(
     clippy::unwrap_used,
     reason = "fixture helpers panic on setup failure, like the tests"
@@ -86,8 +88,8 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
-        stderr.contains("unlearn step"),
-        "progress is reported: {stderr}"
+        stderr.contains("unlearn [") && stderr.contains("] 4/4 100%"),
+        "a progress bar is drawn: {stderr}"
     );
     let metrics: Vec<serde_json::Value> = std::fs::read_to_string(out.join("metrics.jsonl"))
         .unwrap()
@@ -108,7 +110,9 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
     );
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
-    assert_eq!(run["objective"], "npo");
+    assert_eq!(run["command"], "unlearn");
+    assert_eq!(run["args"]["objective"], "npo");
+    assert_eq!(run["args"]["set"], serde_json::json!(["tau=1"]));
     let checkpoint = out.join("checkpoint");
     let checkpoint = checkpoint.to_str().unwrap();
     let inspect = lethe(&["model", "inspect", checkpoint]);
@@ -121,6 +125,38 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
     let after = mean_nll(checkpoint, &forget);
     eprintln!("forget NLL {before:.3} -> {after:.3}");
     assert!(after > before + 0.3, "forget NLL {before} -> {after}");
+
+    // run.json repeats the run; flags after --config override it.
+    let again = dir.path().join("again");
+    let rerun = lethe(&[
+        "unlearn",
+        "--config",
+        out.join("run.json").to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let first_line = |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        (lines.len(), lines[0]["loss"].as_f64().unwrap())
+    };
+    let (steps, loss) = first_line(&again);
+    assert_eq!(steps, 1);
+    assert_eq!(
+        loss,
+        metrics[0]["loss"].as_f64().unwrap(),
+        "same seed, same first step"
+    );
 
     let bad = lethe(&[
         "unlearn",
@@ -139,4 +175,60 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
     ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--epochs"));
+}
+
+#[test]
+fn finetune_learns_its_data_with_flags_from_a_toml_file() {
+    let Some(shared) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(shared.join("data/tofu/forget01.jsonl")).unwrap();
+    let data = dir.path().join("train.jsonl");
+    std::fs::write(&data, text.lines().take(8).collect::<Vec<_>>().join("\n")).unwrap();
+    let model = shared.join("fixtures/tiny-llama");
+    let out = dir.path().join("ft");
+    let config = dir.path().join("finetune.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "model = {model:?}\ndata = {data:?}\nlr = 1e-3\nbatch_size = 4\ngrad_accum = 1\nepochs = 3\nwarmup_epochs = 0\ngradient_checkpointing = true\n",
+            model = model.to_str().unwrap(),
+            data = data.to_str().unwrap(),
+        ),
+    )
+    .unwrap();
+    let output = lethe(&[
+        "finetune",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("finetune [") && stderr.contains("6/6"),
+        "{stderr}"
+    );
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(
+        metrics.lines().count(),
+        6,
+        "2 micro-batches × 3 epochs at GA 1"
+    );
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["args"]["gradient_checkpointing"], true);
+    let data = data.to_str().unwrap();
+    let before = mean_nll(model.to_str().unwrap(), data);
+    let after = mean_nll(out.join("checkpoint").to_str().unwrap(), data);
+    eprintln!("training NLL {before:.3} -> {after:.3}");
+    assert!(after < before - 0.5, "{before} -> {after}");
+
+    let missing = lethe(&[
+        "finetune",
+        "--config",
+        dir.path().join("nope.toml").to_str().unwrap(),
+    ]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.toml"));
 }

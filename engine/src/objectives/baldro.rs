@@ -75,7 +75,7 @@ pub fn dv(term: &ForgetTerm, tau: f64, direction: Direction) -> (Tensor<1>, Vec<
 }
 
 /// A tiny deterministic generator (splitmix64) for the retain draw; seeded per step by the trainer.
-fn splitmix(state: &mut u64) -> u64 {
+pub(crate) fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

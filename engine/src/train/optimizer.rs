@@ -2,22 +2,50 @@
 //! on matrices; none on biases and norm weights, which in these models are exactly the rank-1
 //! parameters) and `clip_grad_norm_` over all parameters first.
 //! burn's own AdamW defaults to ε = 1e-5 and decays every parameter (shared/toolchain/BURN.md).
+//!
+//! Half-precision weights: gradients are accumulated, moments kept and the update computed in f32
+//! whatever the weights' dtype, like bitsandbytes' `paged_adamw_32bit` that OU uses. With
+//! [`AdamWConfig::master_weights`] (the default) an f32 copy of every half-precision parameter is
+//! updated and cast down after each step, so updates far below bf16's resolution (lr 1e-5 on
+//! weights of order 1e-2) still accumulate; without it the half weights are updated in place as
+//! HF Trainer does for a model loaded in bf16, saving 4 bytes per parameter.
 
 use std::collections::HashMap;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::tensor::{Gradients, Tensor};
+use burn::tensor::{DType, FloatDType, Gradients, Tensor};
 
 use crate::llama::LlamaForCausalLM;
 
 /// Gradients of every parameter, flattened and detached from the graph, keyed by parameter id:
 /// what gradient accumulation sums over micro-batches.
+/// They are summed in f32 unless made with [`GradStore::in_param_dtype`].
 #[derive(Debug, Default)]
 pub struct GradStore {
     grads: HashMap<ParamId, Tensor<1>>,
+    param_dtype: bool,
 }
 
 impl GradStore {
+    /// A store that sums gradients in the parameters' own dtype (bf16 for half weights), as HF
+    /// does for a model loaded in bf16: 2 bytes per parameter instead of 4.
+    pub fn in_param_dtype() -> Self {
+        Self {
+            grads: HashMap::new(),
+            param_dtype: true,
+        }
+    }
+
+    /// The store [`AdamW`] with `config` expects: f32 sums with master weights, otherwise sums in
+    /// the parameters' dtype.
+    pub fn for_config(config: &AdamWConfig) -> Self {
+        if config.master_weights {
+            Self::default()
+        } else {
+            Self::in_param_dtype()
+        }
+    }
+
     /// Adds `scale · d loss / d θ` of `model` from one backward pass.
     pub fn accumulate(&mut self, model: &LlamaForCausalLM, grads: &Gradients, scale: f64) {
         struct Collect<'a> {
@@ -29,7 +57,13 @@ impl GradStore {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
                 if let Some(grad) = param.val().grad(self.grads) {
                     let numel = grad.dims().iter().product::<usize>();
-                    let grad = grad.inner().reshape([numel]).mul_scalar(self.scale);
+                    let grad = grad.inner().reshape([numel]);
+                    let grad = if self.store.param_dtype {
+                        grad
+                    } else {
+                        to_f32(grad)
+                    }
+                    .mul_scalar(self.scale);
                     let entry = match self.store.grads.remove(&param.id) {
                         Some(sum) => sum + grad,
                         None => grad,
@@ -49,7 +83,7 @@ impl GradStore {
     pub fn norm(&self) -> f64 {
         self.grads
             .values()
-            .map(|grad| f64::from(grad.clone().square().sum().into_scalar::<f32>()))
+            .map(|grad| f64::from(to_f32(grad.clone()).square().sum().into_scalar::<f32>()))
             .sum::<f64>()
             .sqrt()
     }
@@ -57,6 +91,14 @@ impl GradStore {
     /// Whether nothing has been accumulated.
     pub fn is_empty(&self) -> bool {
         self.grads.is_empty()
+    }
+}
+
+fn to_f32<const D: usize>(tensor: Tensor<D>) -> Tensor<D> {
+    if tensor.dtype() == DType::F32 {
+        tensor
+    } else {
+        tensor.cast(FloatDType::F32)
     }
 }
 
@@ -73,6 +115,8 @@ pub struct AdamWConfig {
     pub weight_decay: f64,
     /// Global grad-norm clip (1.0); `None` turns clipping off.
     pub max_grad_norm: Option<f64>,
+    /// Keep an f32 master copy of half-precision weights (no effect on f32 weights).
+    pub master_weights: bool,
 }
 
 impl Default for AdamWConfig {
@@ -83,6 +127,7 @@ impl Default for AdamWConfig {
             eps: 1e-8,
             weight_decay: 0.01,
             max_grad_norm: Some(1.0),
+            master_weights: true,
         }
     }
 }
@@ -93,6 +138,7 @@ pub struct AdamW {
     /// Settings.
     pub config: AdamWConfig,
     moments: HashMap<ParamId, (Tensor<1>, Tensor<1>)>,
+    masters: HashMap<ParamId, Tensor<1>>,
     steps: u64,
 }
 
@@ -120,7 +166,7 @@ impl ModuleMapper for Update<'_> {
         };
         let config = self.optimizer.config;
         let shape = param.val().dims();
-        let grad: Tensor<1> = grad.clone().mul_scalar(self.scale);
+        let grad: Tensor<1> = to_f32(grad.clone()).mul_scalar(self.scale);
         let (m, v) = match self.optimizer.moments.remove(&id) {
             Some((m, v)) => (
                 m.mul_scalar(config.beta1) + grad.clone().mul_scalar(1.0 - config.beta1),
@@ -143,16 +189,35 @@ impl ModuleMapper for Update<'_> {
         self.optimizer.moments.insert(id, (m, v));
         let decay = if D >= 2 { config.weight_decay } else { 0.0 };
         let lr = self.lr;
-        param.map(|value| {
+        let master = self.optimizer.masters.remove(&id);
+        let keep_master = config.master_weights;
+        let mut new_master = None;
+        let param = param.map(|value| {
             let tracked = value.is_autodiff();
-            let updated = value.inner().mul_scalar(1.0 - lr * decay) - step.inner().reshape(shape);
+            let value = value.inner();
+            let dtype = value.dtype();
+            let flat = match master {
+                Some(master) => master,
+                None => to_f32(value.reshape([shape.iter().product::<usize>()])),
+            };
+            let updated = flat.mul_scalar(1.0 - lr * decay) - step;
+            let half = dtype != DType::F32;
+            if half && keep_master {
+                new_master = Some(updated.clone());
+            }
+            let updated = updated.reshape(shape);
+            let updated = if half { updated.cast(dtype) } else { updated };
             if tracked {
                 // A fresh leaf: the next forward records a new graph from here.
                 updated.autodiff().require_grad()
             } else {
                 updated
             }
-        })
+        });
+        if let Some(master) = new_master {
+            self.optimizer.masters.insert(id, master);
+        }
+        param
     }
 }
 
@@ -162,6 +227,7 @@ impl AdamW {
         Self {
             config,
             moments: HashMap::new(),
+            masters: HashMap::new(),
             steps: 0,
         }
     }

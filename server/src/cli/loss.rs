@@ -207,7 +207,9 @@ fn rows(examples: &[Encoded]) -> Rows {
 
 /// Runs `lethe loss` and prints its JSON report.
 pub fn run(args: &LossArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let prepared = args.objective.prepare(&args.policy, "--policy")?;
+    let prepared = args
+        .objective
+        .prepare(&args.policy, "--policy", super::Precision::default())?;
     let (settings, config) = (&prepared.settings, &prepared.config);
     let tokenizer = &prepared.policy.tokenizer;
     let pad = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);

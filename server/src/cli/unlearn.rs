@@ -1,78 +1,57 @@
-//! `lethe unlearn`: the engine's unlearning loop from the command line, with progress on stderr,
-//! and `checkpoint/` (HF layout), `metrics.jsonl` (one line per optimizer step) and `run.json`
-//! (the resolved settings) under `--out`.
+//! `lethe unlearn`: the engine's unlearning loop from the command line, with a progress bar on
+//! stderr and `checkpoint/`, `metrics.jsonl` and `run.json` under `--out`.
 
-use std::io::Write as _;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context as _, bail};
-use engine::train::{AdamWConfig, StepEvent, UnlearnConfig, UnlearnData, save, unlearn};
+use engine::train::{UnlearnConfig, UnlearnData, unlearn};
 
+use super::Precision;
+use super::output::RunOutput;
 use crate::config::UnlearnArgs;
-
-fn event_json(event: &StepEvent) -> serde_json::Value {
-    serde_json::json!({
-        "step": event.step,
-        "total_steps": event.total_steps,
-        "lr": event.lr,
-        "loss": event.loss,
-        "forget_loss": event.forget_loss,
-        "retain_loss": event.retain_loss,
-        "grad_norm": event.grad_norm,
-        "per_sample": event.per_sample,
-        "weights": event.weights,
-        "tokens_per_s": event.tokens_per_s,
-    })
-}
 
 /// Runs `lethe unlearn`.
 pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
-    if !(args.lr.is_finite() && args.lr >= 0.0) {
-        bail!("--lr {}: must be a non-negative number", args.lr);
-    }
-    if args.batch_size == 0 || args.grad_accum == 0 {
-        bail!("--batch-size and --grad-accum must be at least 1");
-    }
-    if !(args.epochs.is_finite() && args.epochs > 0.0) {
-        bail!("--epochs {}: must be > 0", args.epochs);
-    }
-    let prepared = args.objective.prepare(&args.model, "--model")?;
+    let train = args.train.train_config()?;
+    let precision = Precision {
+        dtype: args.train.dtype,
+        checkpointing: args.train.gradient_checkpointing,
+    };
+    let prepared = args.objective.prepare(&args.model, "--model", precision)?;
     let tokenizer = prepared.policy.tokenizer.clone();
     let o = &args.objective;
     let config = UnlearnConfig {
         objective: prepared.config,
-        lr: args.lr,
-        batch_size: args.batch_size,
-        grad_accum: args.grad_accum,
-        epochs: args.epochs,
-        warmup_epochs: args.warmup_epochs,
-        seed: args.seed,
-        adamw: AdamWConfig {
-            weight_decay: args.weight_decay,
-            ..AdamWConfig::default()
-        },
+        train,
     };
-    std::fs::create_dir_all(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
-    let run_json = serde_json::json!({
-        "model": args.model, "reference": o.reference, "forget": o.forget, "retain": o.retain,
-        "objective": o.objective, "wrapper": o.wrapper, "set": o.set, "resolved_objective": format!("{:?}", config.objective),
-        "lr": args.lr, "batch_size": args.batch_size, "grad_accum": args.grad_accum, "epochs": args.epochs,
-        "warmup_epochs": args.warmup_epochs, "weight_decay": args.weight_decay, "seed": args.seed,
-        "forget_rows": prepared.forget.len(), "retain_rows": prepared.retain.len(), "device": o.device.to_string(),
+    let mut flags = args.train.flags_json();
+    for (key, value) in [
+        ("model", serde_json::json!(args.model)),
+        ("reference", serde_json::json!(o.reference)),
+        ("forget", serde_json::json!(o.forget)),
+        ("retain", serde_json::json!(o.retain)),
+        ("idk", serde_json::json!(o.idk)),
+        (
+            "template",
+            serde_json::json!(format!("{:?}", o.template).to_lowercase()),
+        ),
+        ("objective", serde_json::json!(o.objective)),
+        ("wrapper", serde_json::json!(o.wrapper)),
+        ("set", serde_json::json!(o.set)),
+        ("device", serde_json::json!(o.device.to_string())),
+    ] {
+        flags.insert(key.into(), value);
+    }
+    let resolved = serde_json::json!({
+        "objective": format!("{:?}", config.objective),
+        "forget_rows": prepared.forget.len(),
+        "retain_rows": prepared.retain.len(),
     });
-    std::fs::write(
-        args.out.join("run.json"),
-        serde_json::to_string_pretty(&run_json)?,
-    )?;
-    let metrics_path = args.out.join("metrics.jsonl");
-    let mut metrics =
-        std::fs::File::create(&metrics_path).with_context(|| metrics_path.display().to_string())?;
-    let mut write_error = None;
+    let mut output = RunOutput::create(&args.train.out, "unlearn", flags, resolved)?;
     let pad = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);
     let data = UnlearnData {
         forget: prepared.forget,
         retain: prepared.retain,
-        idk: prepared.idk,
+        idk: prepared.idk_answers,
     };
     let trained = unlearn(
         prepared.policy.model,
@@ -80,27 +59,10 @@ pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
         &data,
         &config,
         pad,
-        &mut |event| {
-            tracing::info!(
-                step = event.step,
-                total = event.total_steps,
-                lr = event.lr,
-                loss = event.loss,
-                grad_norm = event.grad_norm,
-                tokens_per_s = event.tokens_per_s as u64,
-                "unlearn step"
-            );
-            if let Err(error) = writeln!(metrics, "{}", event_json(event)) {
-                write_error.get_or_insert(error);
-            }
-        },
+        &mut |event| output.record(event),
         &AtomicBool::new(false),
     )?;
-    if let Some(error) = write_error {
-        return Err(error).with_context(|| metrics_path.display().to_string());
-    }
-    let checkpoint = args.out.join("checkpoint");
-    save(&trained, &tokenizer, &checkpoint, args.save_dtype)?;
+    let checkpoint = output.finish(&trained, &tokenizer, args.train.save_dtype)?;
     tracing::info!(checkpoint = %checkpoint.display(), "done");
     Ok(())
 }
