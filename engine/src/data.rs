@@ -2,5 +2,6 @@
 //! two-tokenisation prompt/answer split and answer-only labels (spec §6).
 
 pub mod chat;
+pub mod tofu;
 
 pub use chat::{Encoded, IGNORE_INDEX, PromptTemplate};

@@ -13,6 +13,7 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod llama;
+pub mod metrics;
 pub mod objectives;
 pub mod tokenizer;
 pub mod train;

@@ -8,6 +8,7 @@ pub mod loss;
 pub mod model;
 mod output;
 pub mod progress;
+pub mod tofu;
 pub mod unlearn;
 
 use anyhow::{Context as _, bail};

@@ -29,6 +29,13 @@ pub enum Command {
     /// Fine-tune a model on question/answer rows (TOFU step 1: the target model on `full`, retain
     /// models on `retainNN`) and write a HF checkpoint plus per-step metrics.
     Finetune(FinetuneArgs),
+    /// Work with TOFU eval logs: `summarize` (recompute every aggregate), `rescore` (audit a log
+    /// against its own generations and losses).
+    Tofu {
+        /// Which TOFU command.
+        #[command(subcommand)]
+        command: TofuCommand,
+    },
     /// Look at and run models: `inspect`, `score`.
     Model {
         /// Which model command.
@@ -47,6 +54,33 @@ pub enum ModelCommand {
     },
     /// Answer-only NLL of every question/answer row of a JSONL file, one JSON object per row.
     Score(ScoreArgs),
+}
+
+/// `lethe tofu ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum TofuCommand {
+    /// Recompute every aggregate of a saved eval log from its per-item values (forget quality and
+    /// privleak against `--retain-ref`), flagging disagreements with the stored values on stderr.
+    Summarize {
+        /// An open-unlearning `TOFU_EVAL.json` (or its directory), or an original TOFU log
+        /// directory (`eval_log_forget.json` and friends).
+        log: PathBuf,
+        /// The retain model's log, in the same format.
+        #[arg(long)]
+        retain_ref: Option<PathBuf>,
+        /// Print one JSON object (metric name → value) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute ROUGE from the stored generations and truth ratios from the stored losses of a
+    /// log, and count the items that disagree with the stored per-item values.
+    Rescore {
+        /// A `TOFU_EVAL.json`, its directory, or an original TOFU log directory.
+        log: PathBuf,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// How `lethe model score` builds prompts.

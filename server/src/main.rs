@@ -2,7 +2,7 @@
 #![expect(clippy::print_stdout, reason = "CLI output")]
 
 use clap::Parser as _;
-use server::config::{Cli, Command, ModelCommand};
+use server::config::{Cli, Command, ModelCommand, TofuCommand};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -25,6 +25,19 @@ async fn main() -> anyhow::Result<()> {
         Command::Unlearn(args) => server::cli::unlearn::run(&args),
         Command::Finetune(args) => server::cli::finetune::run(&args),
         Command::Loss(args) => server::cli::loss::run(&args, &mut std::io::stdout().lock()),
+        Command::Tofu { command } => {
+            let mut stdout = std::io::stdout().lock();
+            match command {
+                TofuCommand::Summarize {
+                    log,
+                    retain_ref,
+                    json,
+                } => server::cli::tofu::summarize(&log, retain_ref.as_deref(), json, &mut stdout),
+                TofuCommand::Rescore { log, json } => {
+                    server::cli::tofu::rescore(&log, json, &mut stdout)
+                }
+            }
+        }
         Command::Model { command } => {
             let mut stdout = std::io::stdout().lock();
             match command {
