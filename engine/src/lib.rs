@@ -12,6 +12,7 @@
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod eval;
 pub mod llama;
 pub mod metrics;
 pub mod objectives;

@@ -27,5 +27,5 @@ pub use generate::{GenerateOptions, Generation};
 pub use kv_cache::KvCache;
 pub use load::{LoadedModel, ModelInfo, ModelSource, inspect, load};
 pub use model::{LlamaForCausalLM, WeightDtype};
-pub use score::SequenceNll;
+pub use score::{SequenceNll, TokenStats};
 pub use weights::{Checkpoint, HostTensor, SafetensorsFiles};

@@ -29,6 +29,9 @@ pub enum Command {
     /// Fine-tune a model on question/answer rows (TOFU step 1: the target model on `full`, retain
     /// models on `retainNN`) and write a HF checkpoint plus per-step metrics.
     Finetune(FinetuneArgs),
+    /// Evaluate a model on TOFU (forget split, retain, real authors, world facts) and write
+    /// open-unlearning's TOFU_EVAL.json and TOFU_SUMMARY.json.
+    Eval(EvalArgs),
     /// Work with TOFU eval logs: `summarize` (recompute every aggregate), `rescore` (audit a log
     /// against its own generations and losses).
     Tofu {
@@ -54,6 +57,41 @@ pub enum ModelCommand {
     },
     /// Answer-only NLL of every question/answer row of a JSONL file, one JSON object per row.
     Score(ScoreArgs),
+}
+
+/// Flags of `lethe eval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    /// A model directory, a .gguf file, or a hub id.
+    pub model: String,
+    /// TOFU forget split: forget01, forget05 or forget10.
+    #[arg(long, default_value = "forget01")]
+    pub split: String,
+    /// Directory of TOFU split files (`{split}.jsonl` or `.json`); without it they are
+    /// downloaded from the hub dataset locuslab/TOFU.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The retain model's TOFU_EVAL.json (or its directory), for forget quality and privleak.
+    #[arg(long)]
+    pub retain_ref: Option<PathBuf>,
+    /// Prompt format.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub template: TemplateChoice,
+    /// Rows per forward pass and generation batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Greedy generation length.
+    #[arg(long, default_value_t = 200)]
+    pub max_new_tokens: usize,
+    /// Compute device: cpu, wgpu or cuda:N.
+    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
+    pub device: DeviceSpec,
+    /// Weight precision: f32, f16 or bf16.
+    #[arg(long, default_value = "f32")]
+    pub dtype: engine::llama::WeightDtype,
+    /// Output directory for TOFU_EVAL.json and TOFU_SUMMARY.json.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `lethe tofu ...`

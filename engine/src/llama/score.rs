@@ -69,3 +69,98 @@ impl LlamaForCausalLM {
             .collect()
     }
 }
+
+/// What one teacher-forced pass tells about one answer, per target token in order: what the
+/// TOFU probability, memorization and MIA metrics reduce.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenStats {
+    /// The target ids (labels other than `-100`).
+    pub labels: Vec<u32>,
+    /// `log p(label)`.
+    pub logprobs: Vec<f64>,
+    /// The argmax of each predicting position.
+    pub predictions: Vec<u32>,
+    /// `E_p[log p]` of each predicting position's distribution (Min-K++'s μ).
+    pub mean_logprob: Vec<f64>,
+    /// `Var_p[log p]` of each predicting position's distribution (Min-K++'s σ²).
+    pub var_logprob: Vec<f64>,
+}
+
+impl TokenStats {
+    /// §5.1 `avg_loss`: mean NLL over all target tokens (NaN when there are none).
+    pub fn avg_loss(&self) -> f64 {
+        #[expect(clippy::cast_precision_loss, reason = "token counts are small")]
+        let n = self.logprobs.len() as f64;
+        -self.logprobs.iter().sum::<f64>() / n
+    }
+}
+
+impl LlamaForCausalLM {
+    /// [`TokenStats`] of each example (right-padded batch, f32 log-softmax).
+    pub fn token_stats(&self, examples: &[Encoded], pad_id: u32) -> Vec<TokenStats> {
+        let rows: Vec<Vec<u32>> = examples.iter().map(|e| e.input_ids.clone()).collect();
+        let batch = TokenBatch::padded(&rows, pad_id, Padding::Right);
+        let logits = self.forward(&batch, None).cast(FloatDType::F32);
+        let [n, seq, vocab] = logits.dims();
+        let log_probs = log_softmax(logits, 2);
+        let probs = log_probs.clone().exp();
+        let mean: Tensor<2> = (probs.clone() * log_probs.clone())
+            .sum_dim(2)
+            .reshape([n, seq]);
+        let second: Tensor<2> = (probs * log_probs.clone().square())
+            .sum_dim(2)
+            .reshape([n, seq]);
+        let argmax: Vec<i64> = log_probs
+            .clone()
+            .argmax(2)
+            .into_data()
+            .iter::<i64>()
+            .collect();
+        // Position t predicts label t + 1: gather each position's next label (0 where none).
+        let mut next = vec![0_i64; n * seq];
+        for (row, example) in examples.iter().enumerate() {
+            for t in 0..seq.saturating_sub(1) {
+                if let Some(label) = example.labels.get(t + 1).filter(|l| **l != IGNORE_INDEX) {
+                    next[row * seq + t] =
+                        (*label).clamp(0, i64::try_from(vocab).unwrap_or(i64::MAX) - 1);
+                }
+            }
+        }
+        let next: Tensor<3, Int> =
+            Tensor::from_data(TensorData::new(next, [n, seq, 1]), &log_probs.device());
+        let host = |t: Tensor<2>| -> Vec<f32> { t.into_data().iter::<f32>().collect() };
+        let picked = host(log_probs.gather(2, next).reshape([n, seq]));
+        let (mean, second) = (host(mean), host(second));
+        let mut out = Vec::with_capacity(n);
+        for (row, example) in examples.iter().enumerate() {
+            let positions: Vec<(usize, u32)> = (1..seq.min(example.labels.len()))
+                .filter_map(|t| {
+                    let label = example.labels[t];
+                    (label != IGNORE_INDEX).then(|| (t - 1, u32::try_from(label).unwrap_or(0)))
+                })
+                .collect();
+            let picked: Vec<f64> = positions
+                .iter()
+                .map(|(p, _)| f64::from(picked[row * seq + p]))
+                .collect();
+            let at = |values: &[f32], p: usize| f64::from(values[row * seq + p]);
+            out.push(TokenStats {
+                labels: positions.iter().map(|(_, l)| *l).collect(),
+                logprobs: picked,
+                predictions: positions
+                    .iter()
+                    .map(|(p, _)| u32::try_from(argmax[row * seq + p]).unwrap_or(0))
+                    .collect(),
+                mean_logprob: positions.iter().map(|(p, _)| at(&mean, *p)).collect(),
+                var_logprob: positions
+                    .iter()
+                    .map(|(p, _)| {
+                        let m = at(&mean, *p);
+                        (at(&second, *p) - m * m).max(0.0)
+                    })
+                    .collect(),
+            });
+        }
+        out
+    }
+}

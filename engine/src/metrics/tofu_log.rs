@@ -318,3 +318,38 @@ impl EvalLog {
             .collect()
     }
 }
+
+/// Whether `name` is a top-level result (in `TOFU_SUMMARY.json`) rather than an input of one
+/// (the PARA/PERT probabilities and the 9 model-utility components).
+pub fn in_summary(name: &str) -> bool {
+    !(name.ends_with("_PARA_Prob")
+        || name.ends_with("_PERT_Prob")
+        || name.starts_with("retain_")
+        || name.starts_with("ra_")
+        || name.starts_with("wf_"))
+}
+
+impl EvalLog {
+    /// `TOFU_SUMMARY.json`: the flat map from top-level metric name to its `agg_value`.
+    pub fn summary(&self) -> BTreeMap<String, f64> {
+        self.metrics
+            .keys()
+            .filter(|name| in_summary(name))
+            .filter_map(|name| self.stored(name).map(|v| (name.clone(), v)))
+            .collect()
+    }
+
+    /// Writes `TOFU_EVAL.json` and `TOFU_SUMMARY.json` into `dir` (created if missing).
+    pub fn write(&self, dir: &Path) -> Result<(), EngineError> {
+        let io = |path: PathBuf| move |source| EngineError::Io { path, source };
+        std::fs::create_dir_all(dir).map_err(io(dir.to_path_buf()))?;
+        let eval = dir.join("TOFU_EVAL.json");
+        let text =
+            serde_json::to_string_pretty(&self.metrics).map_err(|e| self.invalid(e.to_string()))?;
+        std::fs::write(&eval, text).map_err(io(eval.clone()))?;
+        let summary = dir.join("TOFU_SUMMARY.json");
+        let text = serde_json::to_string_pretty(&self.summary())
+            .map_err(|e| self.invalid(e.to_string()))?;
+        std::fs::write(&summary, text).map_err(io(summary.clone()))
+    }
+}
