@@ -320,7 +320,7 @@ pub fn evaluate(
         config,
         on_progress,
         cancel,
-        pad: tokenizer.pad_id.or(eos).unwrap_or(0),
+        pad: tokenizer.pad_or_eos(),
     };
     let mut metrics = Map::new();
     let splits = [

@@ -232,6 +232,14 @@ impl ObjectiveConfig {
 /// Token ids and OU labels (`-100` off the answer) of the rows of one micro-batch.
 pub type Rows = (Vec<Vec<u32>>, Vec<Vec<i64>>);
 
+/// The [`Rows`] of tokenised examples.
+pub fn rows<'a>(examples: impl IntoIterator<Item = &'a crate::data::Encoded>) -> Rows {
+    examples
+        .into_iter()
+        .map(|e| (e.input_ids.clone(), e.labels.clone()))
+        .unzip()
+}
+
 /// Runs the policy (tracked) on one micro-batch and the frozen reference only where `config`
 /// needs it: on the forget and I-don't-know rows for the methods that compare with it, on the
 /// retain rows for a KL retain term.

@@ -215,6 +215,11 @@ impl Tokenizer {
         })
     }
 
+    /// The id batches are padded with: the pad token, else EOS (OU's pad = eos), else 0.
+    pub fn pad_or_eos(&self) -> u32 {
+        self.pad_id.or(self.eos_id).unwrap_or(0)
+    }
+
     /// Vocabulary size including added tokens.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)

@@ -139,8 +139,8 @@ impl LegacyLogs {
             .collect()
     }
 
-    /// Per-item `R = exp(mean_j avg_perturb_j - avg_paraphrased)` of `file`.
-    pub fn ratios(&self, file: &'static str) -> Result<Vec<f64>, EngineError> {
+    /// Per-item `R = exp(mean_j avg_perturb_j - avg_paraphrased)` of `file`, by index.
+    fn ratios_by_index(&self, file: &'static str) -> Result<BTreeMap<usize, f64>, EngineError> {
         let para = self.numbers(file, "avg_paraphrased_loss")?;
         let pert = self.lists(file, "average_perturb_loss")?;
         Ok(para
@@ -149,25 +149,24 @@ impl LegacyLogs {
                 let options = pert.get(i)?;
                 #[expect(clippy::cast_precision_loss, reason = "a handful of options")]
                 let mean = options.iter().sum::<f64>() / options.len().max(1) as f64;
-                Some((mean - p).exp())
+                Some((*i, (mean - p).exp()))
             })
             .collect())
+    }
+
+    /// Per-item `R = exp(mean_j avg_perturb_j - avg_paraphrased)` of `file`.
+    pub fn ratios(&self, file: &'static str) -> Result<Vec<f64>, EngineError> {
+        Ok(self.ratios_by_index(file)?.into_values().collect())
     }
 
     /// Per item of `file`: the truth ratio recomputed from the stored losses in the log's own
     /// convention (`1/R = P_w/P_c`), beside the stored `truth_ratio` (computed in f32).
     pub fn truth_ratio_pairs(&self, file: &'static str) -> Result<Vec<(f64, f64)>, EngineError> {
         let stored = self.numbers(file, "truth_ratio")?;
-        let para = self.numbers(file, "avg_paraphrased_loss")?;
-        let pert = self.lists(file, "average_perturb_loss")?;
-        Ok(para
-            .iter()
-            .filter_map(|(i, p)| {
-                let options = pert.get(i)?;
-                #[expect(clippy::cast_precision_loss, reason = "a handful of options")]
-                let mean = options.iter().sum::<f64>() / options.len().max(1) as f64;
-                Some(((p - mean).exp(), *stored.get(i)?))
-            })
+        Ok(self
+            .ratios_by_index(file)?
+            .into_iter()
+            .filter_map(|(i, r)| Some((1.0 / r, *stored.get(&i)?)))
             .collect())
     }
 

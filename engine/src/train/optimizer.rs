@@ -94,12 +94,9 @@ impl GradStore {
     }
 }
 
+/// `tensor` in f32 (`cast` returns it unchanged when it already is).
 fn to_f32<const D: usize>(tensor: Tensor<D>) -> Tensor<D> {
-    if tensor.dtype() == DType::F32 {
-        tensor
-    } else {
-        tensor.cast(FloatDType::F32)
-    }
+    tensor.cast(FloatDType::F32)
 }
 
 /// Hyperparameters (HF defaults).

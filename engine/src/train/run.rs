@@ -21,7 +21,7 @@ use crate::EngineError;
 use crate::data::{Encoded, PromptTemplate};
 use crate::llama::LlamaForCausalLM;
 use crate::objectives::baldro::{sample_without_replacement, splitmix};
-use crate::objectives::{ObjectiveConfig, Rows, compute, forward_stats, micro_batch};
+use crate::objectives::{ObjectiveConfig, compute, forward_stats, micro_batch, rows};
 use crate::tokenizer::Tokenizer;
 
 /// The schedule and optimizer settings shared by fine-tuning and unlearning (spec §2.11).
@@ -139,13 +139,6 @@ pub struct UnlearnData {
     pub retain: Vec<Encoded>,
     /// I-don't-know answers, for IdkDPO.
     pub idk: Option<IdkAnswers>,
-}
-
-fn split(examples: &[&Encoded]) -> Rows {
-    examples
-        .iter()
-        .map(|e| (e.input_ids.clone(), e.labels.clone()))
-        .unzip()
 }
 
 /// What one micro-batch contributed.
@@ -367,8 +360,8 @@ pub fn unlearn(
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .transpose()?;
-            let (forget, retain) = (split(&forget), split(&retain));
-            let win = win.map(|win| split(&win.iter().collect::<Vec<_>>()));
+            let (forget, retain) = (rows(forget), rows(retain));
+            let win = win.as_ref().map(rows);
             let batch = micro_batch(
                 &config.objective,
                 policy,
@@ -415,7 +408,7 @@ pub fn finetune(
         on_step,
         cancel,
         &mut |policy, at| {
-            let rows = split(&at.items.iter().map(|i| &data[*i]).collect::<Vec<_>>());
+            let rows = rows(at.items.iter().map(|i| &data[*i]));
             let (nll, _) = forward_stats(policy, &rows.0, &rows.1, pad_id);
             let loss = nll.token_mean();
             let loss_value = f64::from(loss.clone().into_scalar::<f32>());

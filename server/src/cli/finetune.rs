@@ -45,7 +45,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     let resolved = serde_json::json!({ "rows": data.len(), "template": format!("{template:?}") });
     let mut output = RunOutput::create(&args.train.out, "finetune", flags, resolved)?;
     let tokenizer = policy.tokenizer;
-    let pad = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);
+    let pad = tokenizer.pad_or_eos();
     let trained = finetune(
         policy.model,
         &data,

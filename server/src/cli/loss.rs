@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{Context as _, bail};
-use engine::data::Encoded;
 use engine::objectives::{
-    Direction, Method, ObjectiveConfig, RetainLoss, Rows, Wrapper, compute, grad_norm, micro_batch,
+    Direction, Method, ObjectiveConfig, RetainLoss, Wrapper, compute, grad_norm, micro_batch, rows,
 };
 use serde::Serialize;
 
@@ -198,13 +197,6 @@ pub(crate) fn objective_config(
     })
 }
 
-fn rows(examples: &[Encoded]) -> Rows {
-    examples
-        .iter()
-        .map(|e| (e.input_ids.clone(), e.labels.clone()))
-        .unzip()
-}
-
 /// Runs `lethe loss` and prints its JSON report.
 pub fn run(args: &LossArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let prepared = args
@@ -212,7 +204,7 @@ pub fn run(args: &LossArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .prepare(&args.policy, "--policy", super::Precision::default())?;
     let (settings, config) = (&prepared.settings, &prepared.config);
     let tokenizer = &prepared.policy.tokenizer;
-    let pad = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);
+    let pad = tokenizer.pad_or_eos();
     let model = &prepared.policy.model;
     let win = prepared.idk.as_deref().map(rows);
     let batch = micro_batch(

@@ -138,7 +138,7 @@ pub fn score(args: &ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let loaded = load(&source, &device, args.dtype)?;
     let tokenizer = &loaded.tokenizer;
     let template = super::template_for(args.template, &loaded, &args.model)?;
-    let pad = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);
+    let pad = tokenizer.pad_or_eos();
     let encoded: Vec<Encoded> = rows
         .iter()
         .map(|row| template.encode(tokenizer, &row.question, &row.answer, args.max_length))

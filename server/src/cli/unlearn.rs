@@ -47,7 +47,7 @@ pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
         "retain_rows": prepared.retain.len(),
     });
     let mut output = RunOutput::create(&args.train.out, "unlearn", flags, resolved)?;
-    let pad = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);
+    let pad = tokenizer.pad_or_eos();
     let data = UnlearnData {
         forget: prepared.forget,
         retain: prepared.retain,
