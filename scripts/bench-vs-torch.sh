@@ -5,27 +5,15 @@
 # 64 new tokens per row; npo-step: one NPO optimizer step with 8 retain99 rows). Prints tokens/s
 # for both and the ratio Lethe / PyTorch (> 1: Lethe faster).
 #
-# Installs torch + transformers into .venv-bench/ on first use (about 3 GB: PyPI's default torch
-# wheel), fetches the SmolLM2 GGUF and converts it to a HF directory for the PyTorch side.
+# Setup (torch venv, SmolLM2 as a HF directory): scripts/bench/torch-env.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 
-VENV=.venv-bench
 SHARED=../shared
 DATA="$SHARED/data/tofu/forget01.jsonl"
 THREADS="${THREADS:-2}"
-OUT_DIR="${LETHE_DATA_DIR:-lethe-data}/bench"
-mkdir -p "$OUT_DIR"
-
-if ! "$VENV/bin/python" -c "import torch, transformers, gguf, accelerate" 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet torch transformers safetensors gguf accelerate
-fi
-scripts/fetch-smollm2.sh
-SMOL_GGUF="${LETHE_DATA_DIR:-lethe-data}/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-SMOL_HF="$OUT_DIR/smollm2-135m-hf"
-[ -f "$SMOL_HF/model.safetensors" ] || "$VENV/bin/python" scripts/bench/gguf_to_hf.py "$SMOL_GGUF" "$SMOL_HF"
+source scripts/bench/torch-env.sh
 
 torch_json="$OUT_DIR/torch.jsonl"
 : > "$torch_json"

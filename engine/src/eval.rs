@@ -4,12 +4,12 @@
 //!
 //! | prefix | data | entries |
 //! |---|---|---|
-//! | `forget` | `forgetNN_perturbed` (+ `holdoutNN` for MIA) | `Q_A_Prob`, `Q_A_PARA_Prob`, `Q_A_PERT_Prob`, `truth_ratio`, `Q_A_ROUGE`, extraction strength, exact memorization, `mia_loss`, `mia_zlib`, `mia_min_k`, `mia_min_k_plus_plus` |
+//! | `forget` | `forgetNN_perturbed` (+ `holdoutNN` for MIA) | `Q_A_Prob`, `Q_A_PARA_Prob`, `Q_A_PERT_Prob`, `truth_ratio`, `Q_A_ROUGE`, `Q_A_gibberish_heuristic` (+ `Q_A_gibberish` with the classifier), extraction strength, exact memorization, `mia_loss`, `mia_zlib`, `mia_min_k`, `mia_min_k_plus_plus` |
 //! | `retain` | `retain_perturbed` | `Q_A_Prob`, `Q_A_PARA_Prob`, `Q_A_PERT_Prob`, `Truth_Ratio`, `Q_A_ROUGE` |
 //! | `ra`, `wf` | `real_authors_perturbed`, `world_facts_perturbed` | `Q_A_Prob`, `Q_A_PERT_Prob`, `Q_A_Prob_normalised`, `Truth_Ratio`, `Q_A_ROUGE` |
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value, json};
@@ -17,8 +17,11 @@ use serde_json::{Map, Value, json};
 use crate::EngineError;
 use crate::data::PromptTemplate;
 use crate::data::tofu::{SplitPreset, TofuRow, TofuSource};
+use crate::distilbert::Classifier;
+use crate::llama::score::StatsDetail;
 use crate::llama::{GenerateOptions, LoadedModel, TokenStats};
 use crate::metrics::extraction::{exact_memorization, extraction_strength};
+use crate::metrics::gibberish;
 use crate::metrics::privleak::roc_auc;
 use crate::metrics::probability::{finite_mean, normalised, prob};
 use crate::metrics::rouge::rouge;
@@ -36,6 +39,11 @@ pub struct EvalConfig {
     pub max_new_tokens: usize,
     /// Truncation of the string-path template (512).
     pub max_length: usize,
+    /// Directory of the HF gibberish classifier (spec §5.9); without it only the offline
+    /// detector's `forget_Q_A_gibberish_heuristic` is reported.
+    pub gibberish_classifier: Option<PathBuf>,
+    /// The classifier's truncation in tokens (TOFU: 32; MUSE: 512).
+    pub classifier_max_length: usize,
 }
 
 impl Default for EvalConfig {
@@ -45,6 +53,8 @@ impl Default for EvalConfig {
             batch_size: 32,
             max_new_tokens: 200,
             max_length: 512,
+            gibberish_classifier: None,
+            classifier_max_length: gibberish::CLASSIFIER_MAX_LENGTH,
         }
     }
 }
@@ -94,6 +104,7 @@ impl Pass<'_> {
         &mut self,
         stage: &str,
         pairs: &[(&str, &str)],
+        detail: StatsDetail,
     ) -> Result<Vec<TokenStats>, EngineError> {
         let tokenizer = &self.model.tokenizer;
         let encoded = pairs
@@ -108,7 +119,7 @@ impl Pass<'_> {
         let mut out = Vec::with_capacity(encoded.len());
         for (done, chunk) in chunks.iter().enumerate() {
             self.check()?;
-            out.extend(self.model.model.token_stats(chunk, self.pad));
+            out.extend(self.model.model.token_stats(chunk, self.pad, detail));
             (self.on_progress)(&EvalProgress {
                 stage: stage.to_string(),
                 done: done + 1,
@@ -124,12 +135,13 @@ impl Pass<'_> {
         stage: &str,
         rows: &[TofuRow],
         answer: impl Fn(&TofuRow) -> &str,
+        detail: StatsDetail,
     ) -> Result<(Value, Vec<f64>, Vec<TokenStats>), EngineError> {
         let pairs: Vec<(&str, &str)> = rows
             .iter()
             .map(|r| (r.question.as_str(), answer(r)))
             .collect();
-        let stats = self.stats(stage, &pairs)?;
+        let stats = self.stats(stage, &pairs, detail)?;
         let losses: Vec<f64> = stats.iter().map(TokenStats::avg_loss).collect();
         let by_index = items(
             losses
@@ -153,7 +165,7 @@ impl Pass<'_> {
                     .map(|a| (r.question.as_str(), a.as_str()))
             })
             .collect();
-        let stats = self.stats(stage, &pairs)?;
+        let stats = self.stats(stage, &pairs, StatsDetail::LogProbs)?;
         let mut losses = stats.iter().map(TokenStats::avg_loss);
         let per_row: Vec<Vec<f64>> = rows
             .iter()
@@ -315,6 +327,11 @@ pub fn evaluate(
 ) -> Result<EvalLog, EngineError> {
     let tokenizer = &model.tokenizer;
     let eos = tokenizer.eos_id;
+    let classifier = config
+        .gibberish_classifier
+        .as_deref()
+        .map(|dir| Classifier::load(dir, &model.model.device()))
+        .transpose()?;
     let mut pass = Pass {
         model,
         config,
@@ -331,16 +348,25 @@ pub fn evaluate(
     ];
     for (prefix, split) in splits {
         let rows = data.read(&split)?;
-        let (entry_prob, losses, stats) =
-            pass.prob_entry(&format!("{prefix} probabilities"), &rows, |r| {
-                r.answer.as_str()
-            })?;
+        let (entry_prob, losses, stats) = pass.prob_entry(
+            &format!("{prefix} probabilities"),
+            &rows,
+            |r| r.answer.as_str(),
+            // Memorization and MIA read the forget answers' full statistics.
+            if prefix == "forget" {
+                StatsDetail::Full
+            } else {
+                StatsDetail::LogProbs
+            },
+        )?;
         metrics.insert(format!("{prefix}_Q_A_Prob"), entry_prob);
         let correct = if matches!(prefix, "forget" | "retain") {
-            let (entry_para, para, _) =
-                pass.prob_entry(&format!("{prefix} paraphrases"), &rows, |r| {
-                    r.paraphrased_answer.as_deref().unwrap_or(r.answer.as_str())
-                })?;
+            let (entry_para, para, _) = pass.prob_entry(
+                &format!("{prefix} paraphrases"),
+                &rows,
+                |r| r.paraphrased_answer.as_deref().unwrap_or(r.answer.as_str()),
+                StatsDetail::LogProbs,
+            )?;
             metrics.insert(format!("{prefix}_Q_A_PARA_Prob"), entry_para);
             para
         } else {
@@ -383,9 +409,48 @@ pub fn evaluate(
                 ),
             );
         }
-        let (entry_rouge, _) = pass.rouge_entry(&format!("{prefix} generation"), &rows)?;
+        let (entry_rouge, generations) =
+            pass.rouge_entry(&format!("{prefix} generation"), &rows)?;
         metrics.insert(format!("{prefix}_Q_A_ROUGE"), entry_rouge);
         if prefix == "forget" {
+            let scores = |values: Vec<f64>| {
+                entry(
+                    items(values.iter().map(|s| json!({"score": s}))),
+                    finite_mean(values.iter().copied()),
+                )
+            };
+            metrics.insert(
+                gibberish::HEURISTIC.into(),
+                scores(
+                    generations
+                        .iter()
+                        .map(|g| gibberish::heuristic(g).score)
+                        .collect(),
+                ),
+            );
+            if let Some(classifier) = &classifier {
+                (pass.on_progress)(&EvalProgress {
+                    stage: "gibberish classifier".into(),
+                    done: 0,
+                    total: 1,
+                });
+                let texts: Vec<&str> = generations.iter().map(String::as_str).collect();
+                let clean = gibberish::clean_index(&classifier.labels);
+                let probabilities = classifier.probabilities(
+                    &texts,
+                    config.classifier_max_length,
+                    config.batch_size,
+                )?;
+                metrics.insert(
+                    gibberish::CLASSIFIER.into(),
+                    scores(probabilities.iter().map(|p| f64::from(p[clean])).collect()),
+                );
+                (pass.on_progress)(&EvalProgress {
+                    stage: "gibberish classifier".into(),
+                    done: 1,
+                    total: 1,
+                });
+            }
             let (mut es, mut em) = (Vec::new(), Vec::new());
             for s in &stats {
                 let (_, predictions, labels, _) = without_eos(s, eos);
@@ -407,8 +472,12 @@ pub fn evaluate(
                 ),
             );
             let holdout = data.read(&preset.holdout())?;
-            let (_, _, holdout_stats) =
-                pass.prob_entry("holdout probabilities", &holdout, |r| r.answer.as_str())?;
+            let (_, _, holdout_stats) = pass.prob_entry(
+                "holdout probabilities",
+                &holdout,
+                |r| r.answer.as_str(),
+                StatsDetail::Full,
+            )?;
             let forget_answers: Vec<&str> = rows.iter().map(|r| r.answer.as_str()).collect();
             let holdout_answers: Vec<&str> = holdout.iter().map(|r| r.answer.as_str()).collect();
             let member = mia_scores(&stats, &forget_answers, eos);

@@ -9,7 +9,9 @@ pub mod loss;
 pub mod model;
 mod output;
 pub mod progress;
+pub mod run;
 pub mod tofu;
+pub mod token;
 pub mod unlearn;
 
 use anyhow::{Context as _, bail};

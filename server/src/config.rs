@@ -20,6 +20,14 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: REST API, live progress and the web UI.
     Serve(ServeArgs),
+    /// Submit a run spec (JSON) to a server and follow it, or run it here without a server.
+    Run(RunArgs),
+    /// Manage API tokens for a team server: `create`, `list`, `revoke`.
+    Token {
+        /// Which token command.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Evaluate one unlearning objective on one micro-batch: loss, terms, per-sample values,
     /// BalDRO weights or selections, and the gradient norm.
     Loss(LossArgs),
@@ -83,6 +91,14 @@ pub struct EvalArgs {
     /// Greedy generation length.
     #[arg(long, default_value_t = 200)]
     pub max_new_tokens: usize,
+    /// Directory of the HF gibberish classifier (madhurjindal/autonlp-Gibberish-Detector-492513457:
+    /// config.json, model.safetensors, tokenizer.json) for open-unlearning's
+    /// forget_Q_A_gibberish; without it only the offline forget_Q_A_gibberish_heuristic is reported.
+    #[arg(long)]
+    pub gibberish_model: Option<PathBuf>,
+    /// The gibberish classifier's truncation in tokens (TOFU: 32; MUSE: 512).
+    #[arg(long, default_value_t = engine::metrics::gibberish::CLASSIFIER_MAX_LENGTH)]
+    pub classifier_max_length: usize,
     /// Compute device: cpu, wgpu or cuda:N.
     #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
     pub device: DeviceSpec,
@@ -170,6 +186,86 @@ pub struct ServeArgs {
     /// Compute device for runs: cpu, wgpu (Vulkan/Metal/DX12) or cuda:N.
     #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
     pub device: DeviceSpec,
+    /// Directory of models offered by the registry (each subdirectory with a config.json, each
+    /// .gguf file); repeatable. The local Hugging Face cache is offered too.
+    #[arg(long = "model-root", env = "LETHE_MODEL_ROOTS", value_delimiter = ',')]
+    pub model_roots: Vec<PathBuf>,
+    /// TOFU split files for runs with the default data source; without it, the hub dataset
+    /// locuslab/TOFU.
+    #[arg(long, env = "LETHE_TOFU_DIR")]
+    pub tofu_dir: Option<PathBuf>,
+    /// Directories that run specs may name as data sources or retain references; repeatable.
+    /// The TOFU directory is always one.
+    #[arg(long = "data-root", env = "LETHE_DATA_ROOTS", value_delimiter = ',')]
+    pub data_roots: Vec<PathBuf>,
+    /// API tokens: `off` (single user) or `tokens` (team host; make them with `lethe token
+    /// create`). Default: off on a loopback address, tokens on any other.
+    #[arg(long, env = "LETHE_AUTH", value_enum)]
+    pub auth: Option<crate::auth::AuthMode>,
+    /// Runs executing at once (the GPU limit).
+    #[arg(long, env = "LETHE_CONCURRENCY", default_value_t = 1)]
+    pub concurrency: usize,
+    /// On start, queue runs that were running when the server stopped, instead of marking them
+    /// `interrupted`.
+    #[arg(long, env = "LETHE_REQUEUE_INTERRUPTED")]
+    pub requeue_interrupted: bool,
+    /// Execute runs with the deterministic fake executor (tests and UI work without a model).
+    #[arg(long, hide = true)]
+    pub fake_executor: bool,
+}
+
+/// `lethe token ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a team member; it is printed once and stored hashed.
+    Create {
+        /// Who it is for (recorded as the creator of their runs).
+        #[arg(long)]
+        name: String,
+        /// May manage tokens.
+        #[arg(long)]
+        admin: bool,
+        /// The server's data directory.
+        #[arg(long, env = "LETHE_DATA_DIR", default_value = "lethe-data")]
+        data_dir: PathBuf,
+    },
+    /// List tokens (names, never the secrets).
+    List {
+        /// The server's data directory.
+        #[arg(long, env = "LETHE_DATA_DIR", default_value = "lethe-data")]
+        data_dir: PathBuf,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        /// The token's name.
+        #[arg(long)]
+        name: String,
+        /// The server's data directory.
+        #[arg(long, env = "LETHE_DATA_DIR", default_value = "lethe-data")]
+        data_dir: PathBuf,
+    },
+}
+
+/// Flags of `lethe run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// A RunSpec (or, with `--sweep`, a SweepSpec) as JSON.
+    pub spec: PathBuf,
+    /// The server to submit to; without it the run executes here, in this process.
+    #[arg(long, env = "LETHE_SERVER")]
+    pub server: Option<String>,
+    /// The API token for a team server.
+    #[arg(long, env = "LETHE_TOKEN")]
+    pub token: Option<String>,
+    /// The file is a SweepSpec.
+    #[arg(long)]
+    pub sweep: bool,
+    /// Return once submitted instead of following the run to its end.
+    #[arg(long)]
+    pub detach: bool,
+    /// For local runs: the server settings (data dir, model roots, TOFU dir, device).
+    #[command(flatten)]
+    pub local: ServeArgs,
 }
 
 /// Flags of `lethe loss`.

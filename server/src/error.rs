@@ -5,14 +5,31 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use shared::error::ErrorBody;
+use shared::error::{ErrorBody, FieldError};
 
 /// A handler's failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// 400: the request is malformed (bad query string, unreadable JSON).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: a token is missing or unknown.
+    #[error("{0}")]
+    Unauthorized(&'static str),
     /// 404: the named thing does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the request conflicts with the thing's state (cancelling a finished run).
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: the body is well-formed JSON but invalid; `fields` names each problem.
+    #[error("{message}")]
+    Unprocessable {
+        /// One sentence.
+        message: String,
+        /// Per-field problems.
+        fields: Vec<FieldError>,
+    },
     /// 500: a bug or an environment failure; the client sees a generic message.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -23,8 +40,21 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, message) = match &self {
-            Self::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", what.clone()),
+        let mut fields = Vec::new();
+        let (status, code, message) = match self {
+            Self::BadRequest(what) => (StatusCode::BAD_REQUEST, "bad_request", what),
+            Self::Unauthorized(what) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", what.to_string())
+            }
+            Self::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", what),
+            Self::Conflict(what) => (StatusCode::CONFLICT, "conflict", what),
+            Self::Unprocessable {
+                message,
+                fields: problems,
+            } => {
+                fields = problems;
+                (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", message)
+            }
             Self::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error");
                 (
@@ -37,7 +67,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: code.to_string(),
             message,
-            fields: Vec::new(),
+            fields,
         };
         (status, Json(body)).into_response()
     }

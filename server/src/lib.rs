@@ -6,39 +6,185 @@
 //! [`config::Cli`] is the `lethe` command line, [`serve`] runs the main job.
 
 pub mod assets;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod error;
+pub mod executor;
+pub mod jobs;
+pub mod live;
+pub mod models;
 pub mod routes;
 pub mod state;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 pub use routes::app;
 pub use state::AppState;
 
+use crate::auth::AuthMode;
+use crate::db::Db;
+use crate::executor::EngineExecutor;
+use crate::jobs::{Executor, Queue};
+use crate::live::LiveHub;
+use crate::models::ModelRegistry;
+
+/// How long running jobs get to stop and record `interrupted` at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// The pieces of a server, before it listens.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    /// Database, checkpoints and results.
+    pub data_dir: PathBuf,
+    /// The UI's static files.
+    pub static_dir: PathBuf,
+    /// What `/api/health` reports.
+    pub device: engine::DeviceInfo,
+    /// Models offered.
+    pub registry: ModelRegistry,
+    /// Token mode.
+    pub auth: AuthMode,
+    /// Runs at once.
+    pub concurrency: usize,
+    /// Requeue runs left running by a previous process.
+    pub requeue_interrupted: bool,
+}
+
+/// Opens the database (recovering runs a previous process left running), starts the queue's
+/// dispatcher with `executor`, and returns the router state.
+pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(parts.data_dir.join("runs"))
+        .with_context(|| format!("creating --data-dir {}", parts.data_dir.display()))?;
+    let db = Db::open(&parts.data_dir.join("lethe.db"))?;
+    let requeue = parts.requeue_interrupted;
+    let recovered = db.call(move |conn| db::recover(conn, requeue)).await?;
+    if !recovered.is_empty() {
+        tracing::warn!(runs = ?recovered, requeued = requeue, "runs were running when the server last stopped");
+    }
+    let hub = Arc::new(LiveHub::new(live::DEFAULT_CAPACITY));
+    let queued = db
+        .call(|conn| {
+            let filter = db::RunFilter {
+                state: Some(shared::run::RunState::Queued),
+                limit: u64::MAX >> 1,
+                ..db::RunFilter::default()
+            };
+            let (runs, _) = db::list_runs(conn, &filter)?;
+            runs.iter()
+                .map(|r| db::get_run(conn, r.id))
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .await?;
+    for run in queued.into_iter().flatten() {
+        hub.open(run);
+    }
+    let queue = Queue::new(
+        db.clone(),
+        Arc::clone(&hub),
+        executor,
+        parts.data_dir.clone(),
+        parts.concurrency,
+    );
+    queue.start();
+    Ok(AppState {
+        health: Arc::new(state::health(parts.device)),
+        static_dir: Arc::new(parts.static_dir),
+        db,
+        queue,
+        hub,
+        registry: Arc::new(parts.registry),
+        auth: parts.auth,
+        data_dir: Arc::new(parts.data_dir),
+    })
+}
+
+/// The engine executor and server parts `args` describe (device opened off the runtime).
+pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Arc<dyn Executor>)> {
+    let device = args.device;
+    let info = tokio::task::spawn_blocking(move || device.describe())
+        .await
+        .context("describing the compute device")?
+        .with_context(|| format!("opening --device {device}"))?;
+    tracing::info!(device = %info.device, backend = info.backend, adapter = %info.adapter, "compute device");
+    let registry = ModelRegistry::new(args.model_roots.clone(), true);
+    let mut data_roots = args.data_roots.clone();
+    if let Some(tofu) = &args.tofu_dir {
+        data_roots.push(tofu.clone());
+    }
+    let auth = args.auth.unwrap_or(if args.addr.ip().is_loopback() {
+        AuthMode::Off
+    } else {
+        AuthMode::Tokens
+    });
+    let executor = EngineExecutor {
+        registry: registry.clone(),
+        tofu_dir: args.tofu_dir.clone(),
+        data_roots,
+        device,
+        device_info: info.clone(),
+    };
+    let executor: Arc<dyn Executor> = if args.fake_executor {
+        Arc::new(jobs::fake::FakeExecutor {
+            steps: 20,
+            step_delay: Duration::from_millis(100),
+            ..jobs::fake::FakeExecutor::default()
+        })
+    } else {
+        Arc::new(executor)
+    };
+    Ok((
+        Parts {
+            data_dir: args.data_dir.clone(),
+            static_dir: args.static_dir.clone(),
+            device: info,
+            registry,
+            auth,
+            concurrency: args.concurrency,
+            requeue_interrupted: args.requeue_interrupted,
+        },
+        executor,
+    ))
+}
+
 /// Binds `args.addr`, reports the bound address through `on_listening` (port 0 picks a free
-/// port), and serves until Ctrl-C or SIGTERM.
+/// port), and serves until Ctrl-C or SIGTERM; then stops the queue, letting running jobs record
+/// `interrupted`.
 pub async fn serve(
     args: &config::ServeArgs,
     on_listening: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
-    let device = args.device;
-    let backend = tokio::task::spawn_blocking(move || device.describe())
-        .await
-        .context("describing the compute device")?
-        .with_context(|| format!("opening --device {device}"))?;
-    tracing::info!(device = %backend.device, backend = backend.backend, adapter = %backend.adapter, "compute device");
-    let state = AppState::new(backend, args.static_dir.clone());
+    let (parts, executor) = engine_parts(args).await?;
+    let auth = parts.auth;
+    let state = start(parts, executor).await?;
+    if auth == AuthMode::Tokens {
+        let db = state.db.clone();
+        if !db.call(|conn| db::has_tokens(conn)).await? {
+            tracing::warn!(
+                "auth is on but no tokens exist: create one with `lethe token create --name <you>`"
+            );
+        }
+    }
+    let queue = Arc::clone(&state.queue);
+    let hub = Arc::clone(&state.hub);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding --addr {}", args.addr))?;
     on_listening(listener.local_addr().context("reading the bound address")?);
+    tracing::info!(auth = ?auth, "serving");
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Running jobs record `interrupted` (their viewers get that state), then every
+            // other socket closes, then in-flight requests finish.
+            queue.shutdown(SHUTDOWN_GRACE).await;
+            hub.shutdown();
+        })
         .await
         .context("serving HTTP")
 }

@@ -22,6 +22,10 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Run(args) => server::cli::run::run(args, &mut std::io::stdout()).await,
+        Command::Token { command } => {
+            server::cli::token::run(&command, &mut std::io::stdout().lock())
+        }
         Command::Unlearn(args) => server::cli::unlearn::run(&args),
         Command::Finetune(args) => server::cli::finetune::run(&args),
         Command::Loss(args) => server::cli::loss::run(&args, &mut std::io::stdout().lock()),

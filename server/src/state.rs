@@ -6,6 +6,12 @@ use std::sync::Arc;
 use engine::DeviceInfo;
 use shared::health::{BackendInfo, Health};
 
+use crate::auth::AuthMode;
+use crate::db::Db;
+use crate::jobs::Queue;
+use crate::live::LiveHub;
+use crate::models::ModelRegistry;
+
 /// Everything a handler may need, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -13,24 +19,30 @@ pub struct AppState {
     pub health: Arc<Health>,
     /// Where the UI's static files live.
     pub static_dir: Arc<PathBuf>,
+    /// Runs, sweeps and tokens.
+    pub db: Db,
+    /// The job queue.
+    pub queue: Arc<Queue>,
+    /// Live state of active runs.
+    pub hub: Arc<LiveHub>,
+    /// Models this host can load.
+    pub registry: Arc<ModelRegistry>,
+    /// Whether API tokens are required.
+    pub auth: AuthMode,
+    /// Database, checkpoints and results.
+    pub data_dir: Arc<PathBuf>,
 }
 
-impl AppState {
-    /// State for a server computing on `device`, serving the UI from `static_dir`.
-    pub fn new(device: DeviceInfo, static_dir: PathBuf) -> Self {
-        let health = Health {
-            status: "ok".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: env!("LETHE_GIT_COMMIT").to_string(),
-            backend: BackendInfo {
-                device: device.device,
-                backend: device.backend.to_string(),
-                adapter: device.adapter,
-            },
-        };
-        Self {
-            health: Arc::new(health),
-            static_dir: Arc::new(static_dir),
-        }
+/// The health document for a server computing on `device`.
+pub fn health(device: DeviceInfo) -> Health {
+    Health {
+        status: "ok".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: env!("LETHE_GIT_COMMIT").to_string(),
+        backend: BackendInfo {
+            device: device.device,
+            backend: device.backend.to_string(),
+            adapter: device.adapter,
+        },
     }
 }

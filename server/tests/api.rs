@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use engine::DeviceInfo;
 use http_body_util::BodyExt as _;
-use server::{AppState, app};
+use server::app;
 use shared::error::ErrorBody;
 use shared::health::Health;
 use tower::ServiceExt as _;
@@ -59,8 +59,18 @@ fn write_under(root: &Path, url_path: &str, contents: &[u8]) {
     std::fs::write(root.join(url_path.trim_start_matches('/')), contents).unwrap();
 }
 
-fn router(dir: &tempfile::TempDir) -> Router {
-    app(AppState::new(device(), dir.path().to_path_buf()))
+async fn router(dir: &tempfile::TempDir) -> Router {
+    let parts = server::Parts {
+        data_dir: dir.path().join("data"),
+        static_dir: dir.path().to_path_buf(),
+        device: device(),
+        registry: server::models::ModelRegistry::default(),
+        auth: server::auth::AuthMode::Off,
+        concurrency: 1,
+        requeue_interrupted: false,
+    };
+    let executor = std::sync::Arc::new(server::jobs::fake::FakeExecutor::default());
+    app(server::start(parts, executor).await.unwrap())
 }
 
 async fn send(
@@ -87,7 +97,7 @@ async fn get(router: &Router, path: &str) -> (StatusCode, axum::http::HeaderMap,
 #[tokio::test]
 async fn health_reports_version_commit_and_device() {
     let dir = static_dir(true);
-    let (status, headers, body) = get(&router(&dir), "/api/health").await;
+    let (status, headers, body) = get(&router(&dir).await, "/api/health").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
     let health: Health = serde_json::from_slice(&body).unwrap();
@@ -102,7 +112,7 @@ async fn health_reports_version_commit_and_device() {
 #[tokio::test]
 async fn unknown_api_routes_are_json_404s_not_the_ui() {
     let dir = static_dir(true);
-    let router = router(&dir);
+    let router = router(&dir).await;
     for path in ["/api/nope", "/api", "/api/runs/unknown/thing"] {
         let (status, headers, body) = get(&router, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
@@ -116,7 +126,7 @@ async fn unknown_api_routes_are_json_404s_not_the_ui() {
 #[tokio::test]
 async fn index_and_client_routes_get_the_shell_with_hashed_bundle_names() {
     let dir = static_dir(true);
-    let router = router(&dir);
+    let router = router(&dir).await;
     for path in ["/", "/index.html", "/runs/new", "/compare", "/runs/42"] {
         let (status, headers, body) = get(&router, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
@@ -138,7 +148,7 @@ async fn index_and_client_routes_get_the_shell_with_hashed_bundle_names() {
 #[tokio::test]
 async fn bundle_files_have_wasm_mime_and_immutable_caching() {
     let dir = static_dir(true);
-    let router = router(&dir);
+    let router = router(&dir).await;
     let (status, headers, _) = get(&router, WASM).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
@@ -160,7 +170,7 @@ async fn bundle_files_have_wasm_mime_and_immutable_caching() {
 #[tokio::test]
 async fn responses_are_compressed_when_the_client_accepts_it() {
     let dir = static_dir(true);
-    let router = router(&dir);
+    let router = router(&dir).await;
     let (_, _, plain) = get(&router, JS).await;
     for encoding in ["gzip", "br"] {
         let request = Request::get(JS)
@@ -182,7 +192,7 @@ async fn responses_are_compressed_when_the_client_accepts_it() {
 #[tokio::test]
 async fn other_static_files_are_served_and_missing_files_are_404() {
     let dir = static_dir(true);
-    let router = router(&dir);
+    let router = router(&dir).await;
     let (status, headers, _) = get(&router, "/favicon.svg").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
@@ -196,7 +206,7 @@ async fn other_static_files_are_served_and_missing_files_are_404() {
 #[tokio::test]
 async fn without_a_built_bundle_the_page_says_how_to_build_it() {
     let dir = static_dir(false);
-    let (status, _, body) = get(&router(&dir), "/").await;
+    let (status, _, body) = get(&router(&dir).await, "/").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let html = String::from_utf8(body).unwrap();
     assert!(html.contains("scripts/setup.sh"), "{html}");
@@ -207,6 +217,6 @@ async fn without_a_built_bundle_the_page_says_how_to_build_it() {
 async fn only_get_and_head_reach_static_files() {
     let dir = static_dir(true);
     let request = Request::post("/runs/new").body(Body::empty()).unwrap();
-    let (status, _, _) = send(&router(&dir), request).await;
+    let (status, _, _) = send(&router(&dir).await, request).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -2,7 +2,8 @@
 //! split: the per-item values match the metric goldens made with open-unlearning's own metric
 //! functions (`../shared/goldens/metrics`), the written TOFU_EVAL.json is read back by
 //! `lethe tofu summarize` to exactly its TOFU_SUMMARY.json, and a log used as its own retain
-//! reference gives forget quality 1.
+//! reference gives forget quality 1. The gibberish classifier is the random DistilBERT fixture
+//! (engine/tests/distilbert.rs checks it against transformers).
 #![expect(
     clippy::unwrap_used,
     reason = "fixture helpers panic on setup failure, like the tests"
@@ -63,6 +64,8 @@ fn eval_matches_the_metric_goldens_and_reads_back() {
     }
     let model = shared.join("fixtures/tiny-llama");
     let out = dir.path().join("eval");
+    let classifier =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures/tiny-distilbert");
     let summary = ok(&lethe(&[
         "eval",
         model.to_str().unwrap(),
@@ -74,6 +77,8 @@ fn eval_matches_the_metric_goldens_and_reads_back() {
         "8",
         "--max-new-tokens",
         "24",
+        "--gibberish-model",
+        classifier.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]));
@@ -148,6 +153,47 @@ fn eval_matches_the_metric_goldens_and_reads_back() {
         }
     }
     eprintln!("{checked} per-item values match the goldens");
+    // Both gibberish scores cover every forget generation; BALDRO's composite keys follow from
+    // the aggregates (spec §5.7, §5.9).
+    let mean = |name: &str| {
+        let items = log[name]["value_by_index"].as_object().unwrap();
+        assert_eq!(items.len(), 8, "{name}");
+        let scores: Vec<f64> = items
+            .values()
+            .map(|v| v["score"].as_f64().unwrap())
+            .collect();
+        assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)), "{name}");
+        scores.iter().sum::<f64>() / 8.0
+    };
+    let gibberish = mean("forget_Q_A_gibberish");
+    assert!(close(
+        summary["forget_Q_A_gibberish"].as_f64().unwrap(),
+        gibberish,
+        1e-12
+    ));
+    let heuristic = mean("forget_Q_A_gibberish_heuristic");
+    assert!(close(
+        summary["forget_Q_A_gibberish_heuristic"].as_f64().unwrap(),
+        heuristic,
+        1e-12
+    ));
+    let hmean = |v: &[f64]| v.len() as f64 / v.iter().map(|x| 1.0 / x).sum::<f64>();
+    let mu = summary["model_utility"].as_f64().unwrap();
+    assert!(close(
+        summary["utility"].as_f64().unwrap(),
+        hmean(&[mu, gibberish]),
+        1e-12
+    ));
+    let success = hmean(&[
+        1.0 - summary["forget_Q_A_Prob"].as_f64().unwrap(),
+        1.0 - summary["forget_Q_A_ROUGE"].as_f64().unwrap(),
+        summary["forget_truth_ratio"].as_f64().unwrap(),
+    ]);
+    assert!(close(
+        summary["forget_success"].as_f64().unwrap(),
+        success,
+        1e-12
+    ));
     // The written log reads back to its own summary, and against itself FQ is 1.
     let stored: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("TOFU_SUMMARY.json")).unwrap())

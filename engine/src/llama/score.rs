@@ -87,6 +87,17 @@ pub struct TokenStats {
 }
 
 impl TokenStats {
+    /// No tokens yet.
+    pub fn empty() -> Self {
+        Self {
+            labels: Vec::new(),
+            logprobs: Vec::new(),
+            predictions: Vec::new(),
+            mean_logprob: Vec::new(),
+            var_logprob: Vec::new(),
+        }
+    }
+
     /// §5.1 `avg_loss`: mean NLL over all target tokens (NaN when there are none).
     pub fn avg_loss(&self) -> f64 {
         #[expect(clippy::cast_precision_loss, reason = "token counts are small")]
@@ -95,71 +106,94 @@ impl TokenStats {
     }
 }
 
+/// Which per-token statistics [`LlamaForCausalLM::token_stats`] computes beyond the target
+/// log-probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsDetail {
+    /// Only `labels` and `logprobs` (probabilities, truth ratios); the other vectors stay empty.
+    LogProbs,
+    /// Also `predictions`, `mean_logprob` and `var_logprob` (memorization, MIA).
+    Full,
+}
+
 impl LlamaForCausalLM {
-    /// [`TokenStats`] of each example (right-padded batch, f32 log-softmax).
-    pub fn token_stats(&self, examples: &[Encoded], pad_id: u32) -> Vec<TokenStats> {
+    /// [`TokenStats`] of each example (right-padded batch, f32 log-softmax). The vocabulary-wide
+    /// work (output projection, log-softmax and, with [`StatsDetail::Full`], argmax and the
+    /// distribution's mean and variance) runs only at the positions that predict a target.
+    pub fn token_stats(
+        &self,
+        examples: &[Encoded],
+        pad_id: u32,
+        detail: StatsDetail,
+    ) -> Vec<TokenStats> {
         let rows: Vec<Vec<u32>> = examples.iter().map(|e| e.input_ids.clone()).collect();
         let batch = TokenBatch::padded(&rows, pad_id, Padding::Right);
-        let logits = self.forward(&batch, None).cast(FloatDType::F32);
-        let [n, seq, vocab] = logits.dims();
-        let log_probs = log_softmax(logits, 2);
-        let probs = log_probs.clone().exp();
-        let mean: Tensor<2> = (probs.clone() * log_probs.clone())
-            .sum_dim(2)
-            .reshape([n, seq]);
-        let second: Tensor<2> = (probs * log_probs.clone().square())
-            .sum_dim(2)
-            .reshape([n, seq]);
-        let argmax: Vec<i64> = log_probs
-            .clone()
-            .argmax(2)
-            .into_data()
-            .iter::<i64>()
-            .collect();
-        // Position t predicts label t + 1: gather each position's next label (0 where none).
-        let mut next = vec![0_i64; n * seq];
+        let hidden = self.forward_hidden(&batch, None);
+        let [n, seq, width] = hidden.dims();
+        // (row, predicting position, target) for every target token, in order.
+        let mut targets: Vec<(usize, usize, u32)> = Vec::new();
         for (row, example) in examples.iter().enumerate() {
-            for t in 0..seq.saturating_sub(1) {
-                if let Some(label) = example.labels.get(t + 1).filter(|l| **l != IGNORE_INDEX) {
-                    next[row * seq + t] =
-                        (*label).clamp(0, i64::try_from(vocab).unwrap_or(i64::MAX) - 1);
+            for t in 1..seq.min(example.labels.len()) {
+                let label = example.labels[t];
+                if label != IGNORE_INDEX {
+                    targets.push((row, t - 1, u32::try_from(label).unwrap_or(0)));
                 }
             }
         }
-        let next: Tensor<3, Int> =
-            Tensor::from_data(TensorData::new(next, [n, seq, 1]), &log_probs.device());
-        let host = |t: Tensor<2>| -> Vec<f32> { t.into_data().iter::<f32>().collect() };
-        let picked = host(log_probs.gather(2, next).reshape([n, seq]));
-        let (mean, second) = (host(mean), host(second));
-        let mut out = Vec::with_capacity(n);
-        for (row, example) in examples.iter().enumerate() {
-            let positions: Vec<(usize, u32)> = (1..seq.min(example.labels.len()))
-                .filter_map(|t| {
-                    let label = example.labels[t];
-                    (label != IGNORE_INDEX).then(|| (t - 1, u32::try_from(label).unwrap_or(0)))
-                })
-                .collect();
-            let picked: Vec<f64> = positions
-                .iter()
-                .map(|(p, _)| f64::from(picked[row * seq + p]))
-                .collect();
-            let at = |values: &[f32], p: usize| f64::from(values[row * seq + p]);
-            out.push(TokenStats {
-                labels: positions.iter().map(|(_, l)| *l).collect(),
-                logprobs: picked,
-                predictions: positions
-                    .iter()
-                    .map(|(p, _)| u32::try_from(argmax[row * seq + p]).unwrap_or(0))
-                    .collect(),
-                mean_logprob: positions.iter().map(|(p, _)| at(&mean, *p)).collect(),
-                var_logprob: positions
-                    .iter()
-                    .map(|(p, _)| {
-                        let m = at(&mean, *p);
-                        (at(&second, *p) - m * m).max(0.0)
-                    })
-                    .collect(),
-            });
+        if targets.is_empty() {
+            return examples.iter().map(|_| TokenStats::empty()).collect();
+        }
+        let device = hidden.device();
+        let count = targets.len();
+        let index: Vec<i64> = targets
+            .iter()
+            .map(|(row, p, _)| i64::try_from(row * seq + p).unwrap_or(0))
+            .collect();
+        let index: Tensor<1, Int> = Tensor::from_data(TensorData::new(index, [count]), &device);
+        let picked_hidden = hidden.reshape([n * seq, width]).select(0, index);
+        let logits = self
+            .logits(picked_hidden.reshape([1, count, width]))
+            .cast(FloatDType::F32);
+        let vocab = logits.dims()[2];
+        let log_probs: Tensor<2> = log_softmax(logits.reshape([count, vocab]), 1);
+        let next: Vec<i64> = targets
+            .iter()
+            .map(|(_, _, label)| {
+                i64::from(*label).min(i64::try_from(vocab).unwrap_or(i64::MAX) - 1)
+            })
+            .collect();
+        let next: Tensor<2, Int> = Tensor::from_data(TensorData::new(next, [count, 1]), &device);
+        let host =
+            |t: Tensor<2>| -> Vec<f64> { t.into_data().iter::<f32>().map(f64::from).collect() };
+        let picked = host(log_probs.clone().gather(1, next));
+        let (predictions, mean, second) = match detail {
+            StatsDetail::LogProbs => (Vec::new(), Vec::new(), Vec::new()),
+            StatsDetail::Full => {
+                let probs = log_probs.clone().exp();
+                let mean = host((probs.clone() * log_probs.clone()).sum_dim(1));
+                let second = host((probs * log_probs.clone().square()).sum_dim(1));
+                let argmax: Vec<u32> = log_probs
+                    .argmax(1)
+                    .into_data()
+                    .iter::<i64>()
+                    .map(|a| u32::try_from(a).unwrap_or(0))
+                    .collect();
+                (argmax, mean, second)
+            }
+        };
+        let full = detail == StatsDetail::Full;
+        let mut out: Vec<TokenStats> = examples.iter().map(|_| TokenStats::empty()).collect();
+        for (k, (row, _, label)) in targets.iter().enumerate() {
+            let stats = &mut out[*row];
+            stats.labels.push(*label);
+            stats.logprobs.push(picked[k]);
+            if full {
+                stats.predictions.push(predictions[k]);
+                stats.mean_logprob.push(mean[k]);
+                stats
+                    .var_logprob
+                    .push((second[k] - mean[k] * mean[k]).max(0.0));
+            }
         }
         out
     }

@@ -159,6 +159,11 @@ impl SafetensorsFiles {
         })
     }
 
+    /// The directory or file this was opened from.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Reads one tensor as f32.
     pub fn read(&self, name: &str) -> Result<HostTensor, EngineError> {
         let entry = self

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::gibberish;
 use super::ks::ks_2samp;
 use super::model_utility::{COMPONENTS, harmonic_mean};
 use super::privleak::{privleak, roc_auc};
@@ -272,6 +273,29 @@ impl EvalLog {
                 let theirs: Vec<f64> = theirs.into_values().collect();
                 Ok(ks_2samp(&ours, &theirs).map(|ks| ks.pvalue))
             }
+            "forget_success" => {
+                let parts = [
+                    self.recompute_one("forget_Q_A_Prob", retain)?
+                        .map(|p| 1.0 - p),
+                    self.recompute_one("forget_Q_A_ROUGE", retain)?
+                        .map(|r| 1.0 - r),
+                    self.recompute_one("forget_truth_ratio", retain)?,
+                ];
+                Ok(parts
+                    .into_iter()
+                    .collect::<Option<Vec<f64>>>()
+                    .and_then(|p| harmonic_mean(&p)))
+            }
+            "utility" => {
+                let parts = [
+                    self.recompute_one("model_utility", retain)?,
+                    self.recompute_one(gibberish::CLASSIFIER, retain)?,
+                ];
+                Ok(parts
+                    .into_iter()
+                    .collect::<Option<Vec<f64>>>()
+                    .and_then(|p| harmonic_mean(&p)))
+            }
             "privleak" => {
                 let auc = self.mia_auc("mia_min_k")?;
                 let retain_auc = match retain {
@@ -299,6 +323,8 @@ impl EvalLog {
             "forget_quality",
             "privleak",
             "forget_truth_ratio",
+            "forget_success",
+            "utility",
         ] {
             if !names.contains(&extra) {
                 names.push(extra);

@@ -1,9 +1,10 @@
 //! `lethe unlearn`: the engine's unlearning loop from the command line, with a progress bar on
 //! stderr and `checkpoint/`, `metrics.jsonl` and `run.json` under `--out`.
 
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use engine::train::{UnlearnConfig, UnlearnData, unlearn};
+use engine::train::{StepEvent, UnlearnConfig, UnlearnData, unlearn};
 
 use super::Precision;
 use super::output::RunOutput;
@@ -11,6 +12,19 @@ use crate::config::UnlearnArgs;
 
 /// Runs `lethe unlearn`.
 pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
+    let checkpoint = execute(args, &mut |_| {}, &AtomicBool::new(false))?;
+    tracing::info!(checkpoint = %checkpoint.display(), "done");
+    Ok(())
+}
+
+/// The whole run (what `lethe unlearn` and the server's executor do): writes `run.json`,
+/// `metrics.jsonl` and `checkpoint/` under `--out`, reports each step to `on_step`, stops between
+/// micro-batches once `cancel` is set. Returns the checkpoint directory.
+pub fn execute(
+    args: &UnlearnArgs,
+    on_step: &mut dyn FnMut(&StepEvent),
+    cancel: &AtomicBool,
+) -> anyhow::Result<PathBuf> {
     let train = args.train.train_config()?;
     let precision = Precision {
         dtype: args.train.dtype,
@@ -59,10 +73,11 @@ pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
         &data,
         &config,
         pad,
-        &mut |event| output.record(event),
-        &AtomicBool::new(false),
+        &mut |event| {
+            output.record(event);
+            on_step(event);
+        },
+        cancel,
     )?;
-    let checkpoint = output.finish(&trained, &tokenizer, args.train.save_dtype)?;
-    tracing::info!(checkpoint = %checkpoint.display(), "done");
-    Ok(())
+    output.finish(&trained, &tokenizer, args.train.save_dtype)
 }

@@ -1,0 +1,339 @@
+//! The job queue: runs wait in SQLite as `queued`; a dispatcher claims them atomically, at most
+//! `concurrency` at a time (the GPU limit, default 1), and executes each on a dedicated blocking
+//! thread, never on the async runtime. The [`Executor`] does the work (the engine, or a fake in
+//! tests) and reports steps, evaluation progress and log lines, which the queue persists
+//! (`runs/<id>/steps.jsonl`), fans out through [`LiveHub`] and turns into the final state:
+//! `succeeded` with metrics, `failed` with the error, `cancelled` on request, or `interrupted`
+//! when the server shuts down mid-run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use shared::live::{EvalPoint, StepPoint};
+use shared::run::{RunSpec, RunState};
+use tokio::sync::{Notify, Semaphore};
+
+pub mod fake;
+
+use crate::db::{self, Db};
+use crate::live::LiveHub;
+
+/// What an executor reports while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEvent {
+    /// An optimizer step finished.
+    Step(StepPoint),
+    /// Evaluation moved on.
+    Eval(EvalPoint),
+    /// A line for the run's log.
+    Log(String),
+}
+
+/// What an executor gets for one run.
+pub struct JobContext<'a> {
+    /// Run id.
+    pub id: i64,
+    /// The run's artifact directory (exists).
+    pub dir: PathBuf,
+    /// Set when the run should stop; check it between steps.
+    pub cancel: &'a AtomicBool,
+    /// Report progress.
+    pub emit: &'a mut dyn FnMut(JobEvent),
+}
+
+/// Runs one job on the calling (blocking) thread.
+pub trait Executor: Send + Sync + 'static {
+    /// Software and hardware facts recorded with every run (versions, backend, adapter).
+    fn environment(&self) -> BTreeMap<String, String>;
+
+    /// Does the run; returns its headline metrics. On cancellation return any error after
+    /// noticing `ctx.cancel`; the queue records `cancelled`.
+    fn execute(
+        &self,
+        spec: &RunSpec,
+        ctx: &mut JobContext<'_>,
+    ) -> anyhow::Result<BTreeMap<String, f64>>;
+}
+
+/// The queue's shared state.
+pub struct Queue {
+    db: Db,
+    hub: Arc<LiveHub>,
+    executor: Arc<dyn Executor>,
+    data_dir: PathBuf,
+    wake: Notify,
+    slots: Arc<Semaphore>,
+    running: Mutex<HashMap<i64, Arc<AtomicBool>>>,
+    shutting_down: AtomicBool,
+    idle: Notify,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `data_dir/runs/<id>`.
+pub fn run_dir(data_dir: &Path, id: i64) -> PathBuf {
+    data_dir.join("runs").join(id.to_string())
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers never see half a
+/// file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+}
+
+impl Queue {
+    /// A queue over `db` executing with `executor`, at most `concurrency` runs at once.
+    pub fn new(
+        db: Db,
+        hub: Arc<LiveHub>,
+        executor: Arc<dyn Executor>,
+        data_dir: PathBuf,
+        concurrency: usize,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            hub,
+            executor,
+            data_dir,
+            wake: Notify::new(),
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            running: Mutex::new(HashMap::new()),
+            shutting_down: AtomicBool::new(false),
+            idle: Notify::new(),
+        })
+    }
+
+    /// Tells the dispatcher that a run was queued.
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<AtomicBool>>> {
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Asks running run `id` to stop; false if it is not running here.
+    pub fn cancel(&self, id: i64) -> bool {
+        match self.running().get(&id) {
+            Some(flag) => {
+                flag.store(true, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Runs the dispatcher until shutdown: claim, execute on a blocking thread, repeat.
+    pub fn start(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let queue = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                if queue.shutting_down.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(permit) = Arc::clone(&queue.slots).acquire_owned().await else {
+                    return;
+                };
+                if queue.shutting_down.load(Ordering::SeqCst) {
+                    return;
+                }
+                let claimed = queue.db.call(db::claim_next).await;
+                match claimed {
+                    Ok(Some((id, spec))) => {
+                        let cancel = Arc::new(AtomicBool::new(false));
+                        queue.running().insert(id, Arc::clone(&cancel));
+                        let job_queue = Arc::clone(&queue);
+                        tokio::task::spawn_blocking(move || {
+                            job_queue.run_job(id, &spec, &cancel);
+                            job_queue.running().remove(&id);
+                            drop(permit);
+                            job_queue.wake.notify_one();
+                            job_queue.idle.notify_waiters();
+                        });
+                    }
+                    Ok(None) => {
+                        drop(permit);
+                        // Wake on a submission, or poll in case one was missed.
+                        let _ = tokio::time::timeout(Duration::from_secs(2), queue.wake.notified())
+                            .await;
+                    }
+                    Err(error) => {
+                        drop(permit);
+                        tracing::error!(error = format!("{error:#}"), "claiming a run");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })
+    }
+
+    /// Stops claiming, cancels running jobs and waits up to `grace` for them to record their
+    /// final state (`interrupted`).
+    pub async fn shutdown(&self, grace: Duration) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+        let flags: Vec<Arc<AtomicBool>> = self.running().values().cloned().collect();
+        for flag in flags {
+            flag.store(true, Ordering::SeqCst);
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while !self.running().is_empty() {
+            let idle = self.idle.notified();
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                tracing::warn!(
+                    "runs still executing at shutdown; they will be `interrupted` on the next start"
+                );
+                return;
+            }
+        }
+    }
+
+    /// One run, start to final state (on a blocking thread).
+    fn run_job(&self, id: i64, spec: &RunSpec, cancel: &AtomicBool) {
+        let outcome = self.try_run_job(id, spec, cancel);
+        let (state, error, metrics) = match outcome {
+            Ok(metrics) => (RunState::Succeeded, None, metrics),
+            Err(_) if self.shutting_down.load(Ordering::SeqCst) => (
+                RunState::Interrupted,
+                Some("the server shut down while this run was running".to_string()),
+                BTreeMap::new(),
+            ),
+            Err(_) if cancel.load(Ordering::SeqCst) => (RunState::Cancelled, None, BTreeMap::new()),
+            Err(error) => (
+                RunState::Failed,
+                Some(format!("{error:#}")),
+                BTreeMap::new(),
+            ),
+        };
+        let live = self.hub.get(id);
+        if let Some(live) = &live
+            && !metrics.is_empty()
+        {
+            live.metrics(metrics.clone());
+        }
+        let stored = self.db.call_blocking(|conn| {
+            db::finish_run(conn, id, state, error.as_deref(), &metrics)?;
+            db::get_run(conn, id)
+        });
+        match stored {
+            Ok(Some(mut run)) => {
+                run.artifacts = list_artifacts(&run_dir(&self.data_dir, id));
+                if let Some(live) = &live {
+                    live.state(run);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(
+                    run = id,
+                    error = format!("{error:#}"),
+                    "recording the final state"
+                );
+            }
+        }
+        self.hub.close(id);
+        tracing::info!(run = id, state = state.as_str(), "run finished");
+    }
+
+    fn try_run_job(
+        &self,
+        id: i64,
+        spec: &RunSpec,
+        cancel: &AtomicBool,
+    ) -> anyhow::Result<BTreeMap<String, f64>> {
+        let dir = run_dir(&self.data_dir, id);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_atomic(&dir.join("spec.json"), &serde_json::to_vec_pretty(spec)?)?;
+        let environment = self.executor.environment();
+        let run = self.db.call_blocking(|conn| {
+            db::set_environment(conn, id, &environment)?;
+            db::get_run(conn, id)
+        })?;
+        let run = run.context("the run vanished from the database")?;
+        let live = self.hub.open(run.clone());
+        live.state(run);
+        tracing::info!(run = id, "run started");
+        let steps_path = dir.join("steps.jsonl");
+        let mut steps = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&steps_path)
+            .with_context(|| format!("opening {}", steps_path.display()))?;
+        let mut write_error = None;
+        let mut emit = |event: JobEvent| match event {
+            JobEvent::Step(point) => {
+                let line = serde_json::to_string(&point).unwrap_or_default();
+                if let Err(error) = writeln!(steps, "{line}") {
+                    write_error.get_or_insert(error);
+                }
+                live.step(point);
+            }
+            JobEvent::Eval(point) => live.eval(point),
+            JobEvent::Log(line) => live.log(line),
+        };
+        let mut ctx = JobContext {
+            id,
+            dir: dir.clone(),
+            cancel,
+            emit: &mut emit,
+        };
+        let metrics = self.executor.execute(spec, &mut ctx)?;
+        if let Some(error) = write_error {
+            return Err(error).with_context(|| format!("writing {}", steps_path.display()));
+        }
+        write_atomic(
+            &dir.join("metrics.json"),
+            &serde_json::to_vec_pretty(&metrics)?,
+        )?;
+        Ok(metrics)
+    }
+}
+
+/// Files under a run directory, relative, sorted (checkpoint shards included).
+pub fn list_artifacts(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if let Ok(relative) = path.strip_prefix(root)
+                && path.extension().is_none_or(|e| e != "partial")
+            {
+                out.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Every step recorded in `runs/<id>/steps.jsonl` (a torn last line is skipped).
+pub fn read_steps(data_dir: &Path, id: i64) -> Vec<StepPoint> {
+    std::fs::read_to_string(run_dir(data_dir, id).join("steps.jsonl"))
+        .map(|text| {
+            text.lines()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}

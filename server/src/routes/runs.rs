@@ -1,0 +1,473 @@
+//! `/api/runs`: submit, list, read, cancel and delete runs, their steps and artifacts.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use shared::error::FieldError;
+use shared::run::{Created, Method, RunDetail, RunPage, RunSpec, RunState};
+
+use crate::auth::{Caller, new_share_slug};
+use crate::db::{self, NewRun, RunFilter};
+use crate::error::{ApiError, ApiResult};
+use crate::jobs::{list_artifacts, read_steps, run_dir};
+use crate::state::AppState;
+
+/// Parses a JSON body; a problem becomes a 422 naming the field (`trainer.lr`), or a 400 for
+/// text that is not JSON at all.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let start = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if start.is_some_and(|b| *b != b'{') {
+        let message = "expected a JSON object".to_string();
+        return Err(ApiError::Unprocessable {
+            message: format!("invalid request: {message}"),
+            fields: vec![FieldError {
+                field: "(body)".into(),
+                message,
+            }],
+        });
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Ok(value) => {
+            deserializer
+                .end()
+                .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+            Ok(value)
+        }
+        Err(error) => {
+            let inner = error.inner();
+            if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+                return Err(ApiError::BadRequest(format!(
+                    "the body is not valid JSON: {inner}"
+                )));
+            }
+            let path = error.path().to_string();
+            let message = inner.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            // serde_path_to_error's path ends at an unknown key already, but stops at the parent
+            // of a missing one.
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next());
+            let field = match missing {
+                Some(name) if path == "." => name.to_string(),
+                Some(name) => format!("{path}.{name}"),
+                None if path == "." => "(body)".to_string(),
+                None => path,
+            };
+            Err(ApiError::Unprocessable {
+                message: format!("invalid request: {field}: {message}"),
+                fields: vec![FieldError { field, message }],
+            })
+        }
+    }
+}
+
+/// 422 with every problem `validate` found.
+pub fn check(errors: Vec<FieldError>, what: &str) -> ApiResult<()> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let first = &errors[0];
+    Err(ApiError::Unprocessable {
+        message: format!("invalid {what}: {}: {}", first.field, first.message),
+        fields: errors,
+    })
+}
+
+/// The model must be in the registry (the UI picks from it).
+pub fn check_model(state: &AppState, spec: &RunSpec, prefix: &str) -> ApiResult<()> {
+    if state.registry.resolve(&spec.model).is_none() {
+        let message = format!(
+            "`{}` is not in this server's model registry (GET /api/models)",
+            spec.model
+        );
+        return Err(ApiError::Unprocessable {
+            message: format!("invalid run spec: {prefix}model: {message}"),
+            fields: vec![FieldError {
+                field: format!("{prefix}model"),
+                message,
+            }],
+        });
+    }
+    Ok(())
+}
+
+/// Inserts validated specs as queued runs and wakes the queue.
+pub async fn enqueue(
+    state: &AppState,
+    specs: Vec<RunSpec>,
+    caller: &Caller,
+    sweep: Option<(String, String)>,
+) -> ApiResult<Created> {
+    let runs: Vec<NewRun> = specs
+        .into_iter()
+        .map(|spec| NewRun {
+            spec,
+            created_by: caller.name.clone(),
+            share_slug: new_share_slug(),
+            sweep_id: None,
+        })
+        .collect();
+    let created_by = caller.name.clone();
+    let (ids, sweep_id) = state
+        .db
+        .call(move |conn| {
+            let sweep = sweep
+                .as_ref()
+                .map(|(name, spec)| (name.as_str(), spec.as_str(), created_by.as_str()));
+            db::insert_runs(conn, &runs, sweep)
+        })
+        .await?;
+    for id in &ids {
+        if let Some(run) = load(state, *id).await? {
+            state.hub.open(run);
+        }
+    }
+    state.queue.notify();
+    Ok(Created { ids, sweep_id })
+}
+
+async fn load(state: &AppState, id: i64) -> ApiResult<Option<RunDetail>> {
+    let mut run = state.db.call(move |conn| db::get_run(conn, id)).await?;
+    if let Some(run) = &mut run {
+        run.artifacts = list_artifacts(&run_dir(&state.data_dir, id));
+    }
+    Ok(run)
+}
+
+/// The run id in a path, or a 404 naming it.
+pub fn run_id(text: &str) -> ApiResult<i64> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("no run {text}")))
+}
+
+/// Run `id` or 404.
+pub async fn load_or_404(state: &AppState, id: i64) -> ApiResult<RunDetail> {
+    load(state, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no run {id}")))
+}
+
+/// `POST /api/runs`: one run from a [`RunSpec`]; 201 with its id.
+pub async fn create_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let spec: RunSpec = parse_body(&body)?;
+    check(spec.validate(), "run spec")?;
+    check_model(&state, &spec, "")?;
+    let created = enqueue(&state, vec![spec], &caller, None).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Query of `GET /api/runs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    state: Option<String>,
+    model: Option<String>,
+    method: Option<String>,
+    tag: Option<String>,
+    sweep: Option<i64>,
+    sort: Option<String>,
+    offset: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// `GET /api/runs?state=&model=&method=&tag=&sweep=&sort=created|oldest|name&offset=&limit=`.
+pub async fn list_runs(
+    State(state): State<AppState>,
+    _caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<RunPage>> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let bad = |field: &str, message: String| ApiError::Unprocessable {
+        message: format!("invalid query: {field}: {message}"),
+        fields: vec![FieldError {
+            field: field.into(),
+            message,
+        }],
+    };
+    let run_state = q
+        .state
+        .as_deref()
+        .map(|s| {
+            RunState::parse(s).ok_or_else(|| {
+                bad(
+                    "state",
+                    format!("`{s}`: expected queued, running, succeeded, failed, cancelled or interrupted"),
+                )
+            })
+        })
+        .transpose()?;
+    let method = q
+        .method
+        .as_deref()
+        .map(|m| Method::parse(m).ok_or_else(|| bad("method", format!("unknown method `{m}`"))))
+        .transpose()?;
+    if let Some(sort) = &q.sort
+        && !matches!(sort.as_str(), "created" | "oldest" | "name")
+    {
+        return Err(bad(
+            "sort",
+            format!("`{sort}`: expected created, oldest or name"),
+        ));
+    }
+    let limit = q.limit.unwrap_or(50);
+    if limit == 0 || limit > 500 {
+        return Err(bad("limit", "1 to 500".into()));
+    }
+    let filter = RunFilter {
+        state: run_state,
+        model: q.model,
+        method,
+        tag: q.tag,
+        sweep: q.sweep,
+        sort: q.sort,
+        offset: q.offset.unwrap_or(0),
+        limit,
+    };
+    let offset = filter.offset;
+    let (runs, total) = state
+        .db
+        .call(move |conn| db::list_runs(conn, &filter))
+        .await?;
+    Ok(Json(RunPage {
+        runs,
+        total,
+        offset,
+        limit,
+    }))
+}
+
+/// `GET /api/runs/{id}`.
+pub async fn get_run(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RunDetail>> {
+    let id = run_id(&id)?;
+    Ok(Json(load_or_404(&state, id).await?))
+}
+
+/// `POST /api/runs/{id}/cancel`: a queued run is cancelled at once (200); a running one is asked
+/// to stop (202, it turns `cancelled` within a step); a finished one is a 409.
+pub async fn cancel_run(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<RunDetail>)> {
+    let id = run_id(&id)?;
+    let after = state
+        .db
+        .call(move |conn| db::cancel_queued(conn, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no run {id}")))?;
+    match after {
+        (true, _) => {
+            let run = load_or_404(&state, id).await?;
+            if let Some(live) = state.hub.get(id) {
+                live.state(run.clone());
+                state.hub.close(id);
+            }
+            Ok((StatusCode::OK, Json(run)))
+        }
+        (false, RunState::Running) => {
+            if state.queue.cancel(id) {
+                Ok((StatusCode::ACCEPTED, Json(load_or_404(&state, id).await?)))
+            } else {
+                Err(ApiError::Conflict(format!(
+                    "run {id} is finishing; try again in a moment"
+                )))
+            }
+        }
+        (false, other) => Err(ApiError::Conflict(format!(
+            "run {id} is already {}",
+            other.as_str()
+        ))),
+    }
+}
+
+/// `DELETE /api/runs/{id}`: removes a run that is not running, with its artifacts (204).
+pub async fn delete_run(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = run_id(&id)?;
+    let run = load_or_404(&state, id).await?;
+    if run.summary.state == RunState::Running {
+        return Err(ApiError::Conflict(format!(
+            "run {id} is running; cancel it first"
+        )));
+    }
+    let deleted = state.db.call(move |conn| db::delete_run(conn, id)).await?;
+    if !deleted {
+        return Err(ApiError::Conflict(format!(
+            "run {id} started meanwhile; cancel it first"
+        )));
+    }
+    if let Some(live) = state.hub.get(id) {
+        let mut gone = run;
+        gone.summary.state = RunState::Cancelled;
+        live.state(gone);
+        state.hub.close(id);
+    }
+    let dir = run_dir(&state.data_dir, id);
+    if dir.exists() {
+        // Rename first so a half-deleted directory is never mistaken for the run's.
+        let trash = state.data_dir.join("runs").join(format!(".deleted-{id}"));
+        let removed = std::fs::rename(&dir, &trash).and_then(|()| std::fs::remove_dir_all(&trash));
+        if let Err(error) = removed {
+            tracing::warn!(run = id, %error, "removing the run's artifacts");
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/runs/{id}/steps`: every recorded optimizer step.
+pub async fn get_steps(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = run_id(&id)?;
+    load_or_404(&state, id).await?;
+    Ok(Json(read_steps(&state.data_dir, id)).into_response())
+}
+
+/// The steps of run `id` as CSV.
+pub fn steps_csv(state: &AppState, id: i64) -> Response {
+    let mut out = String::from(
+        "step,total_steps,epoch,lr,loss,forget_loss,retain_loss,grad_norm,tokens_per_s,elapsed_s\n",
+    );
+    for s in read_steps(&state.data_dir, id) {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            s.step,
+            s.total_steps,
+            s.epoch,
+            s.lr,
+            s.loss,
+            s.forget_loss,
+            s.retain_loss.map(|r| r.to_string()).unwrap_or_default(),
+            s.grad_norm,
+            s.tokens_per_s,
+            s.elapsed_s
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response()
+}
+
+/// `GET /api/runs/{id}/steps.csv`.
+pub async fn get_steps_csv(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = run_id(&id)?;
+    load_or_404(&state, id).await?;
+    Ok(steps_csv(&state, id))
+}
+
+/// A file under the run's directory; the path must be one [`list_artifacts`] reports.
+pub fn artifact(state: &AppState, id: i64, path: &str) -> ApiResult<Response> {
+    let dir = run_dir(&state.data_dir, id);
+    if !list_artifacts(&dir).iter().any(|known| known == path) {
+        return Err(ApiError::NotFound(format!(
+            "run {id} has no artifact `{path}`"
+        )));
+    }
+    let bytes = std::fs::read(dir.join(path)).map_err(|e| ApiError::Internal(e.into()))?;
+    let kind = match path.rsplit('.').next() {
+        Some("json") => "application/json",
+        Some("jsonl") => "application/x-ndjson",
+        Some("csv") => "text/csv; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    Ok(([(header::CONTENT_TYPE, kind)], bytes).into_response())
+}
+
+/// `GET /api/runs/{id}/artifacts/{*path}`.
+pub async fn get_artifact(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((id, path)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let id = run_id(&id)?;
+    load_or_404(&state, id).await?;
+    artifact(&state, id, &path)
+}
+
+/// Query of the CSV export.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    ids: String,
+}
+
+/// `GET /api/runs/export.csv?ids=1,2,3`: one row per run, its settings and metrics.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    _caller: Caller,
+    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let ids = q
+        .ids
+        .split(',')
+        .map(|s| s.trim().parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ApiError::BadRequest("ids: comma-separated run ids".into()))?;
+    let mut runs = Vec::new();
+    for id in ids {
+        runs.push(load_or_404(&state, id).await?);
+    }
+    let names: std::collections::BTreeSet<String> = runs
+        .iter()
+        .flat_map(|r| r.summary.metrics.keys().cloned())
+        .collect();
+    let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    let mut out = String::from("id,name,state,model,method,wrapper,split,lr,seed");
+    for name in &names {
+        out.push(',');
+        out.push_str(name);
+    }
+    out.push('\n');
+    for run in &runs {
+        let s = &run.summary;
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}",
+            s.id,
+            quote(&s.name),
+            s.state.as_str(),
+            quote(&s.model),
+            s.method.as_str(),
+            s.wrapper,
+            s.split.as_str(),
+            run.spec.trainer.lr,
+            run.spec.trainer.seed
+        ));
+        let metrics: &BTreeMap<String, f64> = &s.metrics;
+        for name in &names {
+            out.push(',');
+            if let Some(v) = metrics.get(name) {
+                out.push_str(&v.to_string());
+            }
+        }
+        out.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+}

@@ -1,0 +1,459 @@
+//! `lethe serve` as a real process with a real SQLite file: killed mid-run and restarted, the run
+//! is `interrupted`, the database passes its integrity check and earlier results are intact; and
+//! the real engine on the tiny Llama fixture end to end: submit over HTTP, watch the websocket,
+//! read the metrics back; tokens made by `lethe token` gate a team server, and
+//! `--requeue-interrupted` runs a killed run again.
+#![expect(
+    clippy::unwrap_used,
+    reason = "fixture helpers panic on setup failure, like the tests"
+)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+use shared::live::ServerEvent;
+use shared::run::{Created, RunDetail, RunState};
+
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data_dir: &Path, extra: &[&str]) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_HUB_CACHE", data_dir.join("no-hf-cache"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("Lethe is listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    Serve { child, base }
+}
+
+fn post(base: &str, path: &str, body: &Value) -> Value {
+    let response = ureq::post(&format!("{base}{path}"))
+        .set("Content-Type", "application/json")
+        .send_string(&body.to_string())
+        .unwrap_or_else(|e| match e {
+            ureq::Error::Status(code, r) => panic!("{code}: {}", r.into_string().unwrap()),
+            other => panic!("{other}"),
+        });
+    serde_json::from_str(&response.into_string().unwrap()).unwrap()
+}
+
+fn run(base: &str, id: i64) -> RunDetail {
+    let text = ureq::get(&format!("{base}/api/runs/{id}"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn wait_for(base: &str, id: i64, done: impl Fn(RunState) -> bool, limit: Duration) -> RunDetail {
+    let start = Instant::now();
+    loop {
+        let detail = run(base, id);
+        if done(detail.summary.state) {
+            return detail;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "run {id} stuck in {:?}",
+            detail.summary.state
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_killed_server_restarts_with_the_run_interrupted_and_the_database_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models/tiny");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::write(models.join("config.json"), "{}").unwrap();
+    let data = dir.path().join("data");
+    let root = dir.path().join("models");
+    let args = ["--fake-executor", "--model-root", root.to_str().unwrap()];
+    let spec = json!({"model": "tiny", "objective": {"method": "npo"}});
+    let mut server = serve(&data, &args);
+    let first: Created = serde_json::from_value(post(&server.base, "/api/runs", &spec)).unwrap();
+    let finished = wait_for(
+        &server.base,
+        first.ids[0],
+        |s| s == RunState::Succeeded,
+        Duration::from_secs(60),
+    );
+    let second: Created = serde_json::from_value(post(&server.base, "/api/runs", &spec)).unwrap();
+    wait_for(
+        &server.base,
+        second.ids[0],
+        |s| s == RunState::Running,
+        Duration::from_secs(60),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // SIGKILL: no shutdown handler runs.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+    let check = server::db::Db::open(&data.join("lethe.db"))
+        .unwrap()
+        .call_blocking(|conn| server::db::integrity_check(conn))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let server = serve(&data, &args);
+    let interrupted = run(&server.base, second.ids[0]);
+    assert_eq!(interrupted.summary.state, RunState::Interrupted);
+    assert!(interrupted.error.unwrap().contains("server stopped"));
+    let again = run(&server.base, first.ids[0]);
+    assert_eq!(again.summary.state, RunState::Succeeded);
+    assert_eq!(again.summary.metrics, finished.summary.metrics);
+    assert_eq!(again.artifacts, finished.artifacts);
+    // The restarted server still runs new work.
+    let third: Created = serde_json::from_value(post(&server.base, "/api/runs", &spec)).unwrap();
+    wait_for(
+        &server.base,
+        third.ids[0],
+        |s| s == RunState::Succeeded,
+        Duration::from_secs(60),
+    );
+}
+
+fn shared_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_runs_a_submitted_spec_end_to_end() {
+    let Some(shared) = shared_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tofu = dir.path().join("tofu");
+    std::fs::create_dir_all(&tofu).unwrap();
+    for split in [
+        "forget01",
+        "retain99",
+        "forget01_perturbed",
+        "holdout01",
+        "retain_perturbed",
+        "real_authors_perturbed",
+        "world_facts_perturbed",
+    ] {
+        let text = std::fs::read_to_string(shared.join("data/tofu").join(format!("{split}.jsonl")))
+            .unwrap();
+        let rows: Vec<&str> = text.lines().take(4).collect();
+        std::fs::write(tofu.join(format!("{split}.jsonl")), rows.join("\n")).unwrap();
+    }
+    let root = shared.join("fixtures");
+    let data = dir.path().join("data");
+    let server = serve(
+        &data,
+        &[
+            "--model-root",
+            root.to_str().unwrap(),
+            "--tofu-dir",
+            tofu.to_str().unwrap(),
+        ],
+    );
+    let base = server.base.clone();
+    let models: Value = serde_json::from_str(
+        &ureq::get(&format!("{base}/api/models"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let tiny = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "tiny-llama")
+        .unwrap_or_else(|| panic!("{models}"));
+    assert_eq!(tiny["family"], "llama");
+    let spec = json!({
+        "model": "tiny-llama",
+        "objective": {"method": "npo"},
+        "wrapper": {"kind": "dv", "tau": 1.0},
+        "trainer": {"batch_size": 2, "grad_accum": 1, "epochs": 2, "lr": 1e-3},
+        "eval": {"batch_size": 4, "max_new_tokens": 8}
+    });
+    let created: Created = serde_json::from_value(tokio::task::block_in_place(|| {
+        post(&base, "/api/runs", &spec)
+    }))
+    .unwrap();
+    let id = created.ids[0];
+    let ws = base.replace("http://", "ws://");
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{ws}/api/runs/{id}/live"))
+        .await
+        .unwrap();
+    let mut steps = 0;
+    let mut stages = std::collections::BTreeSet::new();
+    let mut last = None;
+    while let Some(message) = tokio::time::timeout(Duration::from_secs(600), socket.next())
+        .await
+        .unwrap()
+    {
+        let text = match message.unwrap() {
+            tokio_tungstenite::tungstenite::Message::Text(text) => text,
+            tokio_tungstenite::tungstenite::Message::Close(_) => break,
+            _ => continue,
+        };
+        let event: ServerEvent = serde_json::from_str(&text).unwrap();
+        match &event {
+            ServerEvent::Snapshot { snapshot, .. } => steps += snapshot.steps.len(),
+            ServerEvent::Step { point, .. } => {
+                steps += 1;
+                assert_eq!(point.total_steps, 4);
+                assert_eq!(
+                    point.weights.len(),
+                    2,
+                    "BalDRO-DV weights of the micro-batch"
+                );
+            }
+            ServerEvent::Eval { point, .. } => {
+                stages.insert(point.stage.clone());
+            }
+            _ => {}
+        }
+        last = Some(event);
+    }
+    match last {
+        Some(ServerEvent::State { state, error, .. }) => {
+            assert_eq!(state, RunState::Succeeded, "{error:?}");
+        }
+        other => panic!("ended with {other:?}"),
+    }
+    assert_eq!(steps, 4);
+    assert!(stages.contains("forget generation"), "{stages:?}");
+    let done = tokio::task::block_in_place(|| run(&base, id));
+    let metrics = &done.summary.metrics;
+    for key in [
+        "model_utility",
+        "forget_truth_ratio",
+        "forget_Q_A_Prob",
+        "train_loss",
+    ] {
+        assert!(
+            metrics.get(key).is_some_and(|v| v.is_finite()),
+            "{key}: {metrics:?}"
+        );
+    }
+    assert!(
+        done.artifacts.iter().any(|a| a == "eval/TOFU_EVAL.json"),
+        "{:?}",
+        done.artifacts
+    );
+    assert!(
+        done.artifacts
+            .iter()
+            .any(|a| a == "checkpoint/model.safetensors"),
+        "{:?}",
+        done.artifacts
+    );
+    let summary: Value = serde_json::from_str(
+        &ureq::get(&format!(
+            "{base}/api/runs/{id}/artifacts/eval/TOFU_SUMMARY.json"
+        ))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        summary["model_utility"].as_f64(),
+        metrics.get("model_utility").copied()
+    );
+}
+
+#[test]
+fn lethe_run_submits_to_a_server_or_runs_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("models");
+    std::fs::create_dir_all(root.join("tiny")).unwrap();
+    std::fs::write(root.join("tiny/config.json"), "{}").unwrap();
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        r#"{"model": "tiny", "objective": {"method": "wga"}}"#,
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = serve(
+        &data,
+        &["--fake-executor", "--model-root", root.to_str().unwrap()],
+    );
+    let lethe = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lethe"))
+            .args(args)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap()
+    };
+    let remote = lethe(&["run", spec.to_str().unwrap(), "--server", &server.base]);
+    assert!(
+        remote.status.success(),
+        "{}",
+        String::from_utf8_lossy(&remote.stderr)
+    );
+    let line: Value = serde_json::from_slice(&remote.stdout).unwrap();
+    assert_eq!(line["state"], "succeeded");
+    assert!(line["metrics"]["forget_quality"].is_number());
+    // A spec the server refuses: the field is named, nothing runs.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"model": "tiny", "objective": {"method": "wga"}, "trainer": {"lr": 0}}"#,
+    )
+    .unwrap();
+    let refused = lethe(&["run", bad.to_str().unwrap(), "--server", &server.base]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("trainer.lr"));
+    drop(server);
+    // Locally, into the same data directory: the server's earlier run is still there.
+    let local_dir = data.to_str().unwrap();
+    let local = lethe(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--data-dir",
+        local_dir,
+        "--fake-executor",
+        "--model-root",
+        root.to_str().unwrap(),
+    ]);
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    let line: Value = serde_json::from_slice(&local.stdout).unwrap();
+    assert_eq!(line["state"], "succeeded");
+    assert_eq!(line["id"], 2);
+}
+
+#[test]
+fn tokens_made_by_the_cli_open_a_team_server_and_requeue_brings_back_interrupted_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("models");
+    std::fs::create_dir_all(root.join("tiny")).unwrap();
+    std::fs::write(root.join("tiny/config.json"), "{}").unwrap();
+    let data = dir.path().join("data");
+    let lethe = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lethe"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let created = lethe(&["token", "create", "--name", "bob"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(token.starts_with("lethe_"));
+    let listed = String::from_utf8(lethe(&["token", "list"]).stdout).unwrap();
+    assert!(
+        listed.contains("bob") && !listed.contains(&token),
+        "{listed}"
+    );
+    let args = [
+        "--fake-executor",
+        "--auth",
+        "tokens",
+        "--requeue-interrupted",
+        "--model-root",
+        root.to_str().unwrap(),
+    ];
+    let mut server = serve(&data, &args);
+    let spec = json!({"model": "tiny", "objective": {"method": "npo"}}).to_string();
+    let url = format!("{}/api/runs", server.base);
+    match ureq::post(&url).send_string(&spec) {
+        Err(ureq::Error::Status(401, _)) => {}
+        other => panic!("expected 401, got {other:?}"),
+    }
+    let response = ureq::post(&url)
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", "application/json")
+        .send_string(&spec)
+        .unwrap();
+    let created: Created = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    let id = created.ids[0];
+    let get = |base: &str| -> RunDetail {
+        let text = ureq::get(&format!("{base}/api/runs/{id}"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let start = Instant::now();
+    while get(&server.base).summary.state != RunState::Running {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(get(&server.base).summary.created_by, "bob");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+    // With --requeue-interrupted the killed run runs again, to the end.
+    let server = serve(&data, &args);
+    let start = Instant::now();
+    loop {
+        let run = get(&server.base);
+        if run.summary.state == RunState::Succeeded {
+            break;
+        }
+        assert!(
+            matches!(run.summary.state, RunState::Queued | RunState::Running),
+            "{:?}",
+            run.summary.state
+        );
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let revoked = lethe(&["token", "revoke", "--name", "bob"]);
+    assert!(revoked.status.success());
+    match ureq::get(&format!("{}/api/runs", server.base))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+    {
+        Err(ureq::Error::Status(401, _)) => {}
+        other => panic!("expected 401 after revoking, got {other:?}"),
+    }
+}
