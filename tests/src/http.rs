@@ -45,6 +45,21 @@ pub async fn get(
     parse(&raw)
 }
 
+/// `POST path` with a JSON body on `authority`; `Connection: close`.
+pub async fn post_json(authority: &str, path: &str, json: &str) -> anyhow::Result<HttpResponse> {
+    let mut stream = TcpStream::connect(authority)
+        .await
+        .with_context(|| format!("connecting to {authority}"))?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+        json.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    parse(&raw)
+}
+
 fn parse(raw: &[u8]) -> anyhow::Result<HttpResponse> {
     let split = raw
         .windows(4)

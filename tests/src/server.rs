@@ -42,6 +42,11 @@ impl LetheServer {
     /// Starts `lethe serve --addr 127.0.0.1:0` on the repository's `public/` and waits until it
     /// prints the address it listens on.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Self::start`] with extra `lethe serve` flags (`--fake-executor`, `--model-root DIR`).
+    pub async fn start_with(extra: &[&std::ffi::OsStr]) -> anyhow::Result<Self> {
         let data_dir_guard = tempfile::Builder::new()
             .prefix("lethe-e2e-data")
             .tempdir()
@@ -53,6 +58,9 @@ impl LetheServer {
             .arg(&data_dir)
             .arg("--static-dir")
             .arg(repo_root().join("public"))
+            .args(extra)
+            .env("HF_HUB_OFFLINE", "1")
+            .env("HF_HUB_CACHE", data_dir.join("no-hf-cache"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

@@ -88,6 +88,59 @@ async fn shell_renders_navigation_and_health_from_the_api() -> anyhow::Result<()
     browser.close().await
 }
 
+/// The runs list shows a run submitted over the API and follows it to `succeeded` without a
+/// reload (the fake executor: 20 steps of 100 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_list_follows_a_submitted_run_to_its_result() -> anyhow::Result<()> {
+    let models = tempfile::tempdir()?;
+    std::fs::create_dir_all(models.path().join("tiny"))?;
+    std::fs::write(models.path().join("tiny/config.json"), "{}")?;
+    let server = LetheServer::start_with(&[
+        "--fake-executor".as_ref(),
+        "--model-root".as_ref(),
+        models.path().as_os_str(),
+    ])
+    .await?;
+    let browser = Browser::start().await?;
+    browser
+        .client
+        .goto(&format!("{}/", server.base_url))
+        .await?;
+    browser.find("[data-testid=runs-empty]").await?;
+    let spec = r#"{"model": "tiny", "objective": {"method": "npo"}, "wrapper": {"kind": "dv"}, "trainer": {"lr": 2e-5}}"#;
+    let response = http::post_json(server.authority(), "/api/runs", spec).await?;
+    assert_eq!(
+        response.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    let created: shared::run::Created = serde_json::from_slice(&response.body)?;
+    let id = created.ids[0];
+    let row = browser.find(&format!("[data-testid=run-row-{id}]")).await?;
+    let text = row.text().await?;
+    assert!(
+        text.contains("BalDRO-DV + NPO") && text.contains("forget01"),
+        "{text}"
+    );
+    browser
+        .wait_for_text(&format!("[data-testid=run-state-{id}]"), |t| t == "running")
+        .await?;
+    browser.screenshot("runs-running").await?;
+    browser
+        .wait_for_text(&format!("[data-testid=run-state-{id}]"), |t| {
+            t == "succeeded"
+        })
+        .await?;
+    // The fake's forget quality is lr × 1000.
+    let fq = browser
+        .wait_for_text(&format!("[data-testid=run-fq-{id}]"), |t| t != "–")
+        .await?;
+    assert_eq!(fq, "0.020");
+    browser.screenshot("runs-succeeded").await?;
+    browser.close().await
+}
+
 #[tokio::test]
 async fn built_bundle_is_served_compressed_and_cached() -> anyhow::Result<()> {
     let server = LetheServer::start().await?;

@@ -5,12 +5,18 @@ use serde::de::DeserializeOwned;
 use shared::error::ErrorBody;
 use shared::health::Health;
 use shared::paths;
+use shared::run::RunPage;
 
 use super::error::FetchError;
 
 /// `GET /api/health`.
 pub async fn get_health() -> Result<Health, FetchError> {
     get_json(paths::API_HEALTH).await
+}
+
+/// `GET /api/runs?…` with an already-encoded query string (`limit=50&state=running`).
+pub async fn list_runs(query: String) -> Result<RunPage, FetchError> {
+    get_json(&format!("/api/runs?{query}")).await
 }
 
 async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, FetchError> {
