@@ -311,6 +311,16 @@ pub fn get_run(conn: &Connection, id: i64) -> anyhow::Result<Option<RunDetail>> 
         .optional()?)
 }
 
+/// Every run in `state`, oldest first.
+pub fn runs_in_state(conn: &Connection, state: RunState) -> anyhow::Result<Vec<RunDetail>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE state = ?1 ORDER BY id"
+    ))?;
+    Ok(statement
+        .query_map([state.as_str()], detail_from)?
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 /// One run by share slug.
 pub fn get_run_by_slug(conn: &Connection, slug: &str) -> anyhow::Result<Option<RunDetail>> {
     Ok(conn

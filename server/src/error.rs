@@ -38,6 +38,29 @@ pub enum ApiError {
 /// What handlers return.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+impl ApiError {
+    /// 422 for `fields` (not empty) of an invalid `what` (`run spec`, `query`); the message
+    /// names the first problem.
+    pub fn invalid(what: &str, fields: Vec<FieldError>) -> Self {
+        let message = fields.first().map_or_else(
+            || format!("invalid {what}"),
+            |first| format!("invalid {what}: {}: {}", first.field, first.message),
+        );
+        Self::Unprocessable { message, fields }
+    }
+
+    /// 422 for one bad field.
+    pub fn invalid_field(what: &str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::invalid(
+            what,
+            vec![FieldError {
+                field: field.into(),
+                message: message.into(),
+            }],
+        )
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut fields = Vec::new();

@@ -69,19 +69,9 @@ pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<
     }
     let hub = Arc::new(LiveHub::new(live::DEFAULT_CAPACITY));
     let queued = db
-        .call(|conn| {
-            let filter = db::RunFilter {
-                state: Some(shared::run::RunState::Queued),
-                limit: u64::MAX >> 1,
-                ..db::RunFilter::default()
-            };
-            let (runs, _) = db::list_runs(conn, &filter)?;
-            runs.iter()
-                .map(|r| db::get_run(conn, r.id))
-                .collect::<anyhow::Result<Vec<_>>>()
-        })
+        .call(|conn| db::runs_in_state(conn, shared::run::RunState::Queued))
         .await?;
-    for run in queued.into_iter().flatten() {
+    for run in queued {
         hub.open(run);
     }
     let queue = Queue::new(

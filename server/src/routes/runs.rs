@@ -23,14 +23,11 @@ use crate::state::AppState;
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let start = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if start.is_some_and(|b| *b != b'{') {
-        let message = "expected a JSON object".to_string();
-        return Err(ApiError::Unprocessable {
-            message: format!("invalid request: {message}"),
-            fields: vec![FieldError {
-                field: "(body)".into(),
-                message,
-            }],
-        });
+        return Err(ApiError::invalid_field(
+            "request",
+            "(body)",
+            "expected a JSON object",
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
@@ -65,10 +62,7 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
                 None if path == "." => "(body)".to_string(),
                 None => path,
             };
-            Err(ApiError::Unprocessable {
-                message: format!("invalid request: {field}: {message}"),
-                fields: vec![FieldError { field, message }],
-            })
+            Err(ApiError::invalid_field("request", field, message))
         }
     }
 }
@@ -78,11 +72,7 @@ pub fn check(errors: Vec<FieldError>, what: &str) -> ApiResult<()> {
     if errors.is_empty() {
         return Ok(());
     }
-    let first = &errors[0];
-    Err(ApiError::Unprocessable {
-        message: format!("invalid {what}: {}: {}", first.field, first.message),
-        fields: errors,
-    })
+    Err(ApiError::invalid(what, errors))
 }
 
 /// The model must be in the registry (the UI picks from it).
@@ -92,13 +82,11 @@ pub fn check_model(state: &AppState, spec: &RunSpec, prefix: &str) -> ApiResult<
             "`{}` is not in this server's model registry (GET /api/models)",
             spec.model
         );
-        return Err(ApiError::Unprocessable {
-            message: format!("invalid run spec: {prefix}model: {message}"),
-            fields: vec![FieldError {
-                field: format!("{prefix}model"),
-                message,
-            }],
-        });
+        return Err(ApiError::invalid_field(
+            "run spec",
+            format!("{prefix}model"),
+            message,
+        ));
     }
     Ok(())
 }
@@ -129,10 +117,19 @@ pub async fn enqueue(
             db::insert_runs(conn, &runs, sweep)
         })
         .await?;
-    for id in &ids {
-        if let Some(run) = load(state, *id).await? {
-            state.hub.open(run);
-        }
+    let lookup = ids.clone();
+    let runs = state
+        .db
+        .call(move |conn| {
+            lookup
+                .iter()
+                .map(|id| db::get_run(conn, *id))
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .await?;
+    // New runs have no artifacts yet; the hub holds them from `queued` on.
+    for run in runs.into_iter().flatten() {
+        state.hub.open(run);
     }
     state.queue.notify();
     Ok(Created { ids, sweep_id })
@@ -193,13 +190,7 @@ pub async fn list_runs(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<RunPage>> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let bad = |field: &str, message: String| ApiError::Unprocessable {
-        message: format!("invalid query: {field}: {message}"),
-        fields: vec![FieldError {
-            field: field.into(),
-            message,
-        }],
-    };
+    let bad = |field: &str, message: String| ApiError::invalid_field("query", field, message);
     let run_state = q
         .state
         .as_deref()
