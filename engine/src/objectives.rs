@@ -100,6 +100,21 @@ impl ForgetTerm {
             .map(|(v, m)| v.iter().sum::<f64>() / m.iter().sum::<f64>().max(1.0))
             .collect()
     }
+
+    /// Sums unit values (`[count]`, valid units in row-major order, as [`baldro::dv`] returns
+    /// its weights) per row: one value per forget sample.
+    pub fn per_row(&self, unit_values: &[f64]) -> Vec<f64> {
+        let mask = token_loss::host(self.mask.clone());
+        let mut values = unit_values.iter();
+        mask.chunks(self.width.max(1))
+            .map(|row| {
+                row.iter()
+                    .filter(|valid| **valid > 0.5)
+                    .filter_map(|_| values.next())
+                    .sum()
+            })
+            .collect()
+    }
 }
 
 /// The forget objective, with its hyperparameters under their spec names.
@@ -321,6 +336,8 @@ pub struct ObjectiveOutput {
     pub per_sample: Vec<f64>,
     /// BalDRO-DV weights over the units (sum to 1).
     pub weights: Vec<f64>,
+    /// BalDRO-DV weights summed per forget row, aligned with `per_sample` (empty without DV).
+    pub sample_weights: Vec<f64>,
     /// BalDRO-G: the kept forget rows.
     pub selected: Vec<usize>,
     /// BalDRO-G: the retain rows kept with them.
@@ -357,6 +374,11 @@ pub fn compute(
             (value, weights)
         }
         Wrapper::None | Wrapper::Group { .. } => (term.mean(), Vec::new()),
+    };
+    let sample_weights = if weights.is_empty() {
+        Vec::new()
+    } else {
+        term.per_row(&weights)
     };
     let retain = match config.retain {
         RetainLoss::None => None,
@@ -395,6 +417,7 @@ pub fn compute(
         retain_loss,
         per_sample,
         weights,
+        sample_weights,
         selected,
         retain_selected,
         unit: term.unit,

@@ -609,6 +609,11 @@ fn identities_and_a_drwga_that_reweights() {
         spread > 1.05,
         "token weights are not uniform (max/min = {spread})"
     );
+    // Per forget row, for the live page: one weight per sample, summing the row's tokens.
+    assert_eq!(ours.sample_weights.len(), ours.per_sample.len());
+    let total: f64 = ours.sample_weights.iter().sum();
+    assert!((total - 1.0).abs() < 1e-4, "row weights sum to 1: {total}");
+    assert!(plain_wga.sample_weights.is_empty(), "no DV, no weights");
     assert!(
         (ours.forget_loss - plain_wga.forget_loss).abs() > 1e-4,
         "{} vs {}",

@@ -288,6 +288,10 @@ fn finetuning_lowers_the_training_nll() {
             .iter()
             .all(|e| e.retain_loss.is_none() && e.per_sample.len() == 4)
     );
+    // The two steps of an epoch name every training row once.
+    let mut epoch0: Vec<usize> = events[..2].iter().flat_map(|e| e.samples.clone()).collect();
+    epoch0.sort_unstable();
+    assert_eq!(epoch0, (0..8).collect::<Vec<_>>());
     assert!(after < before - 0.5, "{before} -> {after}");
     assert!(events[9].loss < events[0].loss);
 }

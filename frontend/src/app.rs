@@ -7,10 +7,13 @@ use leptos_router::path;
 use shared::paths;
 
 use crate::components::server_status::ServerStatus;
+use crate::components::token_control::TokenControl;
 use crate::pages::compare_page::ComparePage;
 use crate::pages::new_run_page::NewRunPage;
 use crate::pages::not_found_page::NotFoundPage;
+use crate::pages::run_page::RunPage;
 use crate::pages::runs_page::RunsPage;
+use crate::pages::share_page::SharePage;
 
 /// The top-level pages reachable from the navigation bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,11 +71,14 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=RunsPage/>
                     <Route path=path!("/runs/new") view=NewRunPage/>
+                    <Route path=path!("/runs/:id") view=RunPage/>
                     <Route path=path!("/compare") view=ComparePage/>
+                    <Route path=path!("/s/:slug") view=SharePage/>
                 </Routes>
             </main>
             <footer class="shell-footer">
                 <ServerStatus/>
+                <TokenControl/>
             </footer>
         </Router>
     }

@@ -6,8 +6,14 @@
 
 pub mod api;
 pub mod app;
+pub mod chart;
+pub mod compare;
 pub mod components;
+pub mod eval_view;
+pub mod form;
 pub mod format;
+pub mod live;
 pub mod pages;
+pub mod runs_query;
 
 pub use app::App;

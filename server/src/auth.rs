@@ -5,6 +5,8 @@
 //!   health, the OpenAPI document and the share routes needs `Authorization: Bearer <token>`.
 //!   Tokens are made by `lethe token create` (an admin command on the host), shown once, and
 //!   stored as SHA-256 hashes; the token's name is recorded as the creator of each run.
+//!   Browsers cannot set headers on a websocket, so there the token may come as the subprotocol
+//!   `lethe.bearer.<token>` instead.
 //!
 //! Share slugs (`/api/share/{slug}`) give read-only access to one run without a token.
 
@@ -67,20 +69,22 @@ impl FromRequestParts<AppState> for Caller {
                 name: "local".into(),
             });
         }
-        let header = parts
+        let token = match parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized(
+        {
+            Some(header) => header
+                .strip_prefix("Bearer ")
+                .ok_or(ApiError::Unauthorized(
+                    "expected `Authorization: Bearer <token>`",
+                ))?
+                .trim()
+                .to_string(),
+            None => socket_token(&parts.headers).ok_or(ApiError::Unauthorized(
                 "this server requires an API token: send `Authorization: Bearer <token>`",
-            ))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or(ApiError::Unauthorized(
-                "expected `Authorization: Bearer <token>`",
-            ))?
-            .trim()
-            .to_string();
+            ))?,
+        };
         let hash = hash_token(&token);
         let row = state
             .db
@@ -91,6 +95,25 @@ impl FromRequestParts<AppState> for Caller {
             None => Err(ApiError::Unauthorized("unknown or revoked API token")),
         }
     }
+}
+
+/// The websocket subprotocol carrying a token (see [`shared::paths::WS_TOKEN_PROTOCOL`]), as
+/// the client offered it; the upgrade must echo it back.
+pub fn socket_protocol(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find(|p| p.starts_with(shared::paths::WS_TOKEN_PROTOCOL))
+        .map(str::to_string)
+}
+
+fn socket_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    socket_protocol(headers)?
+        .strip_prefix(shared::paths::WS_TOKEN_PROTOCOL)
+        .map(str::to_string)
 }
 
 #[cfg(test)]

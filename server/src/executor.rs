@@ -179,6 +179,7 @@ impl Executor for EngineExecutor {
                     retain_loss: event.retain_loss,
                     grad_norm: event.grad_norm,
                     per_sample: event.per_sample.clone(),
+                    samples: event.samples.clone(),
                     weights: event.weights.clone(),
                     tokens_per_s: event.tokens_per_s,
                     elapsed_s: started.elapsed().as_secs_f64(),
@@ -230,6 +231,18 @@ impl Executor for EngineExecutor {
             },
             ctx.cancel,
         )?;
+        if let Some(path) = &eval_args.retain_ref {
+            let file = if path.is_dir() {
+                path.join("TOFU_EVAL.json")
+            } else {
+                path.clone()
+            };
+            let name = std::path::Path::new(shared::paths::ARTIFACT_RETAIN_REF)
+                .file_name()
+                .context("the retain reference's artifact name")?;
+            std::fs::copy(&file, staging.join(name))
+                .with_context(|| format!("copying the retain reference {}", file.display()))?;
+        }
         let final_dir = ctx.dir.join("eval");
         if final_dir.exists() {
             std::fs::remove_dir_all(&final_dir)

@@ -54,6 +54,8 @@ pub struct Parts {
     pub concurrency: usize,
     /// Requeue runs left running by a previous process.
     pub requeue_interrupted: bool,
+    /// Where `data.source.path` and `eval.retain_ref` may point (checked on submit).
+    pub data_roots: Vec<PathBuf>,
 }
 
 /// Opens the database (recovering runs a previous process left running), starts the queue's
@@ -91,6 +93,7 @@ pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<
         registry: Arc::new(parts.registry),
         auth: parts.auth,
         data_dir: Arc::new(parts.data_dir),
+        data_roots: Arc::new(parts.data_roots),
     })
 }
 
@@ -115,7 +118,7 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
     let executor = EngineExecutor {
         registry: registry.clone(),
         tofu_dir: args.tofu_dir.clone(),
-        data_roots,
+        data_roots: data_roots.clone(),
         device,
         device_info: info.clone(),
     };
@@ -137,6 +140,7 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
             auth,
             concurrency: args.concurrency,
             requeue_interrupted: args.requeue_interrupted,
+            data_roots,
         },
         executor,
     ))

@@ -31,6 +31,8 @@ pub struct AppState {
     pub auth: AuthMode,
     /// Database, checkpoints and results.
     pub data_dir: Arc<PathBuf>,
+    /// Where specs may point for data and retain references.
+    pub data_roots: Arc<Vec<PathBuf>>,
 }
 
 /// The health document for a server computing on `device`.

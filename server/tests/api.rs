@@ -68,6 +68,7 @@ async fn router(dir: &tempfile::TempDir) -> Router {
         auth: server::auth::AuthMode::Off,
         concurrency: 1,
         requeue_interrupted: false,
+        data_roots: vec![],
     };
     let executor = std::sync::Arc::new(server::jobs::fake::FakeExecutor::default());
     app(server::start(parts, executor).await.unwrap())

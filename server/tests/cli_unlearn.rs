@@ -103,10 +103,20 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
     );
     assert_eq!(metrics[0]["lr"].as_f64(), Some(0.0));
     assert_eq!(metrics[3]["total_steps"].as_u64(), Some(4));
+    // A step reports every sample of its micro-batches: here all 4 forget items, each with its
+    // DV weight within its micro-batch of 2 (so the weights sum to 1 per micro-batch).
+    let weights: Vec<f64> = serde_json::from_value(metrics[3]["weights"].clone()).unwrap();
+    assert_eq!(weights.len(), 4, "DV weights of both micro-batches");
+    assert!(
+        (weights.iter().sum::<f64>() - 2.0).abs() < 1e-4,
+        "{weights:?}"
+    );
+    let mut samples: Vec<usize> = serde_json::from_value(metrics[3]["samples"].clone()).unwrap();
+    samples.sort_unstable();
     assert_eq!(
-        metrics[3]["weights"].as_array().unwrap().len(),
-        2,
-        "DV weights of the last micro-batch"
+        samples,
+        [0, 1, 2, 3],
+        "one step per epoch covers the forget set"
     );
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();

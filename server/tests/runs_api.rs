@@ -32,6 +32,9 @@ async fn server_with(auth: AuthMode, fake: FakeExecutor) -> Server {
     let models = dir.path().join("models");
     std::fs::create_dir_all(models.join("tiny")).unwrap();
     std::fs::write(models.join("tiny/config.json"), "{}").unwrap();
+    let roots = dir.path().join("roots");
+    std::fs::create_dir_all(roots.join("tofu")).unwrap();
+    std::fs::write(roots.join("retain.json"), "{}").unwrap();
     let parts = server::Parts {
         data_dir: dir.path().join("data"),
         static_dir: dir.path().join("public"),
@@ -47,6 +50,7 @@ async fn server_with(auth: AuthMode, fake: FakeExecutor) -> Server {
         auth,
         concurrency: 1,
         requeue_interrupted: false,
+        data_roots: vec![roots],
     };
     let state = server::start(parts, Arc::new(fake)).await.unwrap();
     Server {
@@ -148,6 +152,16 @@ async fn a_run_goes_from_queued_to_succeeded_with_steps_metrics_and_artifacts() 
     assert_eq!(done.environment["backend"], "fake");
     assert!(done.artifacts.contains(&"steps.jsonl".to_string()));
     assert!(done.artifacts.contains(&"spec.json".to_string()));
+    for artifact in [
+        shared::paths::ARTIFACT_EVAL_LOG,
+        shared::paths::ARTIFACT_RETAIN_REF,
+    ] {
+        assert!(
+            done.artifacts.iter().any(|a| a == artifact),
+            "{artifact}: {:?}",
+            done.artifacts
+        );
+    }
     let (status, body) = get(&s.router, &format!("/api/runs/{id}/steps")).await;
     assert_eq!(status, StatusCode::OK);
     let steps: Vec<shared::live::StepPoint> = serde_json::from_slice(&body).unwrap();
@@ -233,6 +247,18 @@ async fn bad_specs_get_422_naming_the_field_and_create_nothing() {
             "objective.method",
         ),
         (json!([1, 2]), "(body)"),
+        (
+            json!({"model": "tiny", "objective": {"method": "npo"}, "data": {"source": {"kind": "dir", "path": "/etc"}}}),
+            "data.source.path",
+        ),
+        (
+            json!({"model": "tiny", "objective": {"method": "npo"}, "data": {"source": {"kind": "dir", "path": "retain.json"}}}),
+            "data.source.path",
+        ),
+        (
+            json!({"model": "tiny", "objective": {"method": "npo"}, "eval": {"retain_ref": "../models/tiny/config.json"}}),
+            "eval.retain_ref",
+        ),
     ];
     for (body, field) in cases {
         let (status, bytes) = post(&s.router, "/api/runs", &body.to_string()).await;
@@ -248,6 +274,16 @@ async fn bad_specs_get_422_naming_the_field_and_create_nothing() {
     let (status, _) = post(&s.router, "/api/runs", &big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(count_runs(&s.router).await, 0);
+    // Paths under the data roots pass.
+    let inside = json!({"model": "tiny", "objective": {"method": "npo"},
+        "data": {"source": {"kind": "dir", "path": "tofu"}}, "eval": {"retain_ref": "retain.json"}});
+    let (status, bytes) = post(&s.router, "/api/runs", &inside.to_string()).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
     for path in [
         "/api/runs/999",
         "/api/runs/abc",

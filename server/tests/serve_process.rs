@@ -238,6 +238,9 @@ async fn the_engine_runs_a_submitted_spec_end_to_end() {
                     2,
                     "BalDRO-DV weights of the micro-batch"
                 );
+                let sum: f64 = point.weights.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-4, "DV weights sum to 1: {sum}");
+                assert_eq!(point.samples.len(), 2, "the forget items of the step");
             }
             ServerEvent::Eval { point, .. } => {
                 stages.insert(point.stage.clone());

@@ -17,3 +17,4 @@ pub mod live;
 pub mod paths;
 pub mod run;
 pub mod sweep;
+pub mod tofu;

@@ -25,9 +25,12 @@ pub struct StepPoint {
     pub retain_loss: Option<f64>,
     /// Grad norm before clipping.
     pub grad_norm: f64,
-    /// Per-sample forget losses of the step's last micro-batch.
+    /// Forget loss of every sample the step trained on (BalDRO-G: the kept ones only).
     pub per_sample: Vec<f64>,
-    /// BalDRO-DV weights of that micro-batch.
+    /// The forget item index of each `per_sample` entry (empty in logs from before it existed).
+    #[serde(default)]
+    pub samples: Vec<usize>,
+    /// BalDRO-DV weight of each `per_sample` entry within its micro-batch; empty without DV.
     pub weights: Vec<f64>,
     /// Policy tokens per second.
     pub tokens_per_s: f64,

@@ -13,3 +13,68 @@ pub const PAGE_RUNS: &str = "/";
 pub const PAGE_NEW_RUN: &str = "/runs/new";
 /// Client route: the compare page.
 pub const PAGE_COMPARE: &str = "/compare";
+/// Client route prefix of a read-only shared result (`/s/{slug}`).
+pub const PAGE_SHARE_PREFIX: &str = "/s";
+/// API route: the runs collection.
+pub const API_RUNS: &str = "/api/runs";
+/// API route: sweep submissions.
+pub const API_SWEEPS: &str = "/api/sweeps";
+/// API route: the model registry.
+pub const API_MODELS: &str = "/api/models";
+
+/// Browsers cannot set headers on a websocket, so the UI offers its API token as the
+/// subprotocol `lethe.bearer.<token>`; the server accepts it like `Authorization: Bearer`.
+pub const WS_TOKEN_PROTOCOL: &str = "lethe.bearer.";
+
+/// Run artifact: the spec as submitted.
+pub const ARTIFACT_SPEC: &str = "spec.json";
+/// Run artifact: open-unlearning's per-item evaluation log.
+pub const ARTIFACT_EVAL_LOG: &str = "eval/TOFU_EVAL.json";
+/// Run artifact: the flat metric summary.
+pub const ARTIFACT_EVAL_SUMMARY: &str = "eval/TOFU_SUMMARY.json";
+/// Run artifact: the retain model's `TOFU_EVAL.json` that forget quality was computed against,
+/// copied into the run so its KS picture survives the reference file.
+pub const ARTIFACT_RETAIN_REF: &str = "eval/RETAIN_REF_EVAL.json";
+
+/// `/api/runs/{id}`: one run; its `/steps`, `/steps.csv`, `/live`, `/cancel` and
+/// `/artifacts/{path}` hang below it.
+pub fn api_run(id: i64) -> String {
+    format!("{API_RUNS}/{id}")
+}
+
+/// `/api/share/{slug}`: one run read through its share slug; the read-only sub-routes of
+/// [`api_run`] hang below it too.
+pub fn api_share(slug: &str) -> String {
+    format!("/api/share/{slug}")
+}
+
+/// `/runs/{id}`: a run's page (live while it runs, the result when done).
+pub fn page_run(id: i64) -> String {
+    format!("/runs/{id}")
+}
+
+/// `/s/{slug}`: the read-only shared result.
+pub fn page_share(slug: &str) -> String {
+    format!("{PAGE_SHARE_PREFIX}/{slug}")
+}
+
+/// `/compare?runs=1,2,3`: the compare page with a selection.
+pub fn page_compare(ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("{PAGE_COMPARE}?runs={}", ids.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_built_from_their_templates() {
+        assert_eq!(api_run(7), "/api/runs/7");
+        assert_eq!(api_share("ab12"), "/api/share/ab12");
+        assert_eq!(page_run(7), "/runs/7");
+        assert_eq!(page_share("ab12"), "/s/ab12");
+        assert_eq!(page_compare(&[3, 1]), "/compare?runs=3,1");
+        assert_eq!(page_compare(&[]), "/compare?runs=");
+    }
+}

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
-use crate::run::{ObjectiveSpec, RunSpec, Split, Wrapper};
+use crate::run::{Direction, Method, ObjectiveSpec, RunSpec, Split, Wrapper};
 
 /// The axes of a grid.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -50,6 +50,31 @@ fn axis<T: Clone>(values: &[T], base: T) -> Vec<T> {
 }
 
 impl SweepSpec {
+    /// The study Lethe was built for, on one model: NPO, WGA and TNPO, each plain, with
+    /// BalDRO-DV (τ = 1, the code's soft-min) and with BalDRO-G (ratio 0.5), on forget01, 05 and
+    /// 10, with the spec's training defaults: 27 runs, tagged `seed-study`.
+    pub fn seed_study(model: &str) -> Self {
+        Self {
+            name: "seed-study".into(),
+            base: RunSpec::new(model, Method::Npo),
+            grid: Grid {
+                objectives: [Method::Npo, Method::Wga, Method::Tnpo]
+                    .map(ObjectiveSpec::new)
+                    .to_vec(),
+                wrappers: vec![
+                    Wrapper::None,
+                    Wrapper::Dv {
+                        tau: 1.0,
+                        direction: Direction::SoftMin,
+                    },
+                    Wrapper::G { ratio: 0.5 },
+                ],
+                splits: Split::ALL.to_vec(),
+                ..Grid::default()
+            },
+        }
+    }
+
     /// How many runs the grid makes (before validation).
     pub fn count(&self) -> usize {
         let g = &self.grid;
@@ -134,28 +159,9 @@ impl SweepSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::{Method, RunSpec};
 
     fn study() -> SweepSpec {
-        SweepSpec {
-            name: "study".into(),
-            base: RunSpec::new("demo", Method::Npo),
-            grid: Grid {
-                objectives: [Method::Npo, Method::Wga, Method::Tnpo]
-                    .map(ObjectiveSpec::new)
-                    .to_vec(),
-                wrappers: vec![
-                    Wrapper::None,
-                    Wrapper::Dv {
-                        tau: 1.0,
-                        direction: crate::run::Direction::SoftMin,
-                    },
-                    Wrapper::G { ratio: 0.5 },
-                ],
-                splits: Split::ALL.to_vec(),
-                ..Grid::default()
-            },
-        }
+        SweepSpec::seed_study("demo")
     }
 
     #[test]
@@ -164,11 +170,11 @@ mod tests {
         assert_eq!(sweep.count(), 27);
         let runs = sweep.expand();
         assert_eq!(runs.len(), 27);
-        assert_eq!(runs[0].name.as_deref(), Some("study/npo-forget01"));
-        assert_eq!(runs[1].name.as_deref(), Some("study/dv-npo-forget01"));
+        assert_eq!(runs[0].name.as_deref(), Some("seed-study/npo-forget01"));
+        assert_eq!(runs[1].name.as_deref(), Some("seed-study/dv-npo-forget01"));
         assert_eq!(runs[3].objective.method, Method::Wga);
         assert_eq!(runs[9].data.split, Split::Forget05);
-        assert!(runs.iter().all(|r| r.tags == ["study"]));
+        assert!(runs.iter().all(|r| r.tags == ["seed-study"]));
         assert!(sweep.validate().is_empty());
     }
 

@@ -65,6 +65,14 @@ impl Browser {
         })
     }
 
+    /// Opens `path` (`/runs/3`) of the server at `base_url`.
+    pub async fn open(&self, base_url: &str, path: &str) -> anyhow::Result<()> {
+        self.client
+            .goto(&format!("{base_url}{path}"))
+            .await
+            .with_context(|| format!("opening {path}"))
+    }
+
     /// Waits for the element matching `css` and returns it.
     pub async fn find(&self, css: &str) -> anyhow::Result<Element> {
         self.client
@@ -81,7 +89,17 @@ impl Browser {
         css: &str,
         accept: impl Fn(&str) -> bool,
     ) -> anyhow::Result<String> {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        self.wait_for_text_within(css, accept, WAIT).await
+    }
+
+    /// [`Self::wait_for_text`] with its own deadline (real training takes longer than [`WAIT`]).
+    pub async fn wait_for_text_within(
+        &self,
+        css: &str,
+        accept: impl Fn(&str) -> bool,
+        limit: Duration,
+    ) -> anyhow::Result<String> {
+        let deadline = tokio::time::Instant::now() + limit;
         let mut last = String::new();
         while tokio::time::Instant::now() < deadline {
             if let Ok(element) = self.client.find(Locator::Css(css)).await {
@@ -92,7 +110,85 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        bail!("`{css}` never showed the expected text within {WAIT:?}; last text: {last:?}")
+        bail!("`{css}` never showed the expected text within {limit:?}; last text: {last:?}")
+    }
+
+    /// Replaces the text of the input matching `css` by typing `text` (every keystroke fires
+    /// `input`, as a person's would).
+    pub async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let input = self.find(css).await?;
+        input
+            .clear()
+            .await
+            .with_context(|| format!("clearing `{css}`"))?;
+        input
+            .send_keys(text)
+            .await
+            .with_context(|| format!("typing into `{css}`"))
+    }
+
+    /// Picks the option with `value` in the `<select>` matching `css`.
+    pub async fn select(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        self.find(css)
+            .await?
+            .select_by_value(value)
+            .await
+            .with_context(|| format!("choosing `{value}` in `{css}`"))
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+        self.find(css)
+            .await?
+            .click()
+            .await
+            .with_context(|| format!("clicking `{css}`"))
+    }
+
+    /// Resizes the window to a phone's (390 × 844 CSS pixels) and returns the page's scroll width
+    /// and the viewport width: a page that works on a phone does not scroll sideways (wide
+    /// tables scroll inside their own box).
+    pub async fn phone_widths(&self) -> anyhow::Result<(f64, f64)> {
+        self.client.set_window_size(390, 844).await?;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let widths = self
+                .client
+                .execute(
+                    "return [document.documentElement.scrollWidth, window.innerWidth];",
+                    vec![],
+                )
+                .await?;
+            let pair: Vec<f64> = serde_json::from_value(widths)?;
+            // The resize lands asynchronously; wait until the viewport took it.
+            if pair[1] <= 400.0 || tokio::time::Instant::now() > deadline {
+                return Ok((pair[0], pair[1]));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// How many elements match `css` right now.
+    pub async fn count(&self, css: &str) -> anyhow::Result<usize> {
+        Ok(self.client.find_all(Locator::Css(css)).await?.len())
+    }
+
+    /// Waits until the page's path (with its query) satisfies `accept`, and returns it.
+    pub async fn wait_for_path(&self, accept: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut last = String::new();
+        while tokio::time::Instant::now() < deadline {
+            let url = self.client.current_url().await?;
+            last = match url.query() {
+                Some(query) => format!("{}?{query}", url.path()),
+                None => url.path().to_string(),
+            };
+            if accept(&last) {
+                return Ok(last);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("the page never reached the expected address within {WAIT:?}; last: {last}")
     }
 
     /// Saves a PNG screenshot of the page under `test-artifacts/`.
@@ -105,6 +201,19 @@ impl Browser {
         let path = crate::artifacts_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
+    }
+
+    /// Scrolls the element matching `css` to the top of the window, then saves a screenshot.
+    pub async fn screenshot_at(&self, css: &str, name: &str) -> anyhow::Result<PathBuf> {
+        self.find(css).await?;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView();",
+                vec![serde_json::Value::from(css)],
+            )
+            .await
+            .with_context(|| format!("scrolling to `{css}`"))?;
+        self.screenshot(name).await
     }
 
     /// Ends the WebDriver session (closes Chromium).

@@ -47,13 +47,28 @@ pub async fn get(
 
 /// `POST path` with a JSON body on `authority`; `Connection: close`.
 pub async fn post_json(authority: &str, path: &str, json: &str) -> anyhow::Result<HttpResponse> {
+    post_json_with(authority, path, json, &[]).await
+}
+
+/// [`post_json`] with extra request headers (`Authorization`).
+pub async fn post_json_with(
+    authority: &str,
+    path: &str,
+    json: &str,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<HttpResponse> {
     let mut stream = TcpStream::connect(authority)
         .await
         .with_context(|| format!("connecting to {authority}"))?;
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         json.len()
     );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(json);
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;

@@ -32,6 +32,23 @@ async fn shell_renders_navigation_and_health_from_the_api() -> anyhow::Result<()
         .wait_for_text("[data-testid=server-version]", |text| !text.is_empty())
         .await?;
     assert_eq!(version, format!("Lethe {}", health.version));
+    // First paint, recorded for the closing notes (never asserted: speed lives in benchmarks).
+    let timing = browser
+        .client
+        .execute(
+            "const paint = Object.fromEntries(performance.getEntriesByType('paint').map(e => [e.name, e.startTime]));\
+             const nav = performance.getEntriesByType('navigation')[0];\
+             return {first_contentful_paint_ms: paint['first-contentful-paint'] ?? null,\
+                     dom_content_loaded_ms: nav ? nav.domContentLoadedEventEnd : null,\
+                     app_with_health_ms: performance.now()};",
+            vec![],
+        )
+        .await?;
+    std::fs::write(
+        lethe_e2e::artifacts_dir().join("first-paint.json"),
+        serde_json::to_vec_pretty(&timing)?,
+    )?;
+    eprintln!("first paint on localhost: {timing}");
     let commit = browser
         .find("[data-testid=server-commit]")
         .await?

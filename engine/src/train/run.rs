@@ -85,9 +85,13 @@ pub struct StepEvent {
     pub retain_loss: Option<f64>,
     /// Global grad norm before clipping.
     pub grad_norm: f64,
-    /// Unreduced forget losses of the last micro-batch (fine-tuning: per-sample NLL).
+    /// Forget loss of every sample the step trained on, over all its micro-batches (token
+    /// methods: the row's mean; fine-tuning: per-sample NLL; BalDRO-G: the kept rows only).
     pub per_sample: Vec<f64>,
-    /// BalDRO-DV weights of the last micro-batch.
+    /// The forget item (fine-tuning: training row) of each `per_sample` entry.
+    pub samples: Vec<usize>,
+    /// BalDRO-DV weight of each `per_sample` entry within its micro-batch (the sum of its
+    /// units' weights); empty without DV.
     pub weights: Vec<f64>,
     /// Tokens (policy forward passes) per second over this step.
     pub tokens_per_s: f64,
@@ -148,6 +152,7 @@ struct Micro {
     forget_loss: f64,
     retain_loss: Option<f64>,
     per_sample: Vec<f64>,
+    samples: Vec<usize>,
     weights: Vec<f64>,
     tokens: usize,
 }
@@ -204,6 +209,7 @@ fn drive(
     let mut step = 0_usize;
     let mut sums = (0.0, 0.0, 0.0, 0_usize, false);
     let mut tokens = 0_usize;
+    let (mut per_sample, mut samples, mut weights) = (Vec::new(), Vec::new(), Vec::new());
     let mut started = Instant::now();
     let mut epoch = 0_u64;
     #[expect(clippy::cast_precision_loss, reason = "GA is small")]
@@ -248,6 +254,9 @@ fn drive(
                 sums.4 = true;
             }
             sums.3 += 1;
+            per_sample.extend(output.per_sample);
+            samples.extend(output.samples);
+            weights.extend(output.weights);
             counter += 1;
             let epoch_end = index + 1 == chunks.len();
             if counter.is_multiple_of(config.grad_accum)
@@ -275,8 +284,9 @@ fn drive(
                     forget_loss: sums.1 / n,
                     retain_loss: sums.4.then(|| sums.2 / n),
                     grad_norm: report.grad_norm,
-                    per_sample: output.per_sample,
-                    weights: output.weights,
+                    per_sample: std::mem::take(&mut per_sample),
+                    samples: std::mem::take(&mut samples),
+                    weights: std::mem::take(&mut weights),
                     tokens_per_s: tokens_f / started.elapsed().as_secs_f64().max(1e-9),
                 });
                 sums = (0.0, 0.0, 0.0, 0, false);
@@ -372,13 +382,19 @@ pub fn unlearn(
                 pad_id,
             )?;
             let output = compute(&config.objective, &batch, seed ^ at.counter as u64, None)?;
+            let samples = if output.selected.is_empty() {
+                at.items.to_vec()
+            } else {
+                output.selected.iter().map(|row| at.items[*row]).collect()
+            };
             Ok(Micro {
                 loss: output.loss,
                 loss_value: output.loss_value,
                 forget_loss: output.forget_loss,
                 retain_loss: output.retain_loss,
                 per_sample: output.per_sample,
-                weights: output.weights,
+                samples,
+                weights: output.sample_weights,
                 tokens: forget.0.iter().chain(&retain.0).map(Vec::len).sum(),
             })
         },
@@ -419,6 +435,7 @@ pub fn finetune(
                 forget_loss: loss_value,
                 retain_loss: None,
                 per_sample,
+                samples: at.items.to_vec(),
                 weights: Vec::new(),
                 tokens: rows.0.iter().map(Vec::len).sum(),
             })

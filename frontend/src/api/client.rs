@@ -1,13 +1,52 @@
-//! Typed REST calls. Paths come from `shared::paths`.
+//! Typed REST calls. Paths come from `shared::paths`. When the server requires tokens, the one
+//! saved in this browser (see [`save_token`]) goes with every call as `Authorization: Bearer`.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::error::ErrorBody;
 use shared::health::Health;
 use shared::paths;
-use shared::run::RunPage;
+use shared::run::{Created, ModelEntry, RunDetail, RunPage, RunSpec};
+use shared::sweep::SweepSpec;
 
 use super::error::FetchError;
+use super::source::RunSource;
+
+/// `localStorage` key of the API token.
+const TOKEN_KEY: &str = "lethe.token";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The API token saved in this browser, if any.
+pub fn saved_token() -> Option<String> {
+    storage()?
+        .get_item(TOKEN_KEY)
+        .ok()?
+        .filter(|t| !t.is_empty())
+}
+
+/// Saves (or, with an empty string, forgets) the API token.
+pub fn save_token(token: &str) {
+    if let Some(storage) = storage() {
+        let result = if token.trim().is_empty() {
+            storage.remove_item(TOKEN_KEY)
+        } else {
+            storage.set_item(TOKEN_KEY, token.trim())
+        };
+        // A browser that refuses storage (private mode) keeps working without a token.
+        drop(result);
+    }
+}
+
+fn authorized(request: RequestBuilder) -> RequestBuilder {
+    match saved_token() {
+        Some(token) => request.header("Authorization", &format!("Bearer {token}")),
+        None => request,
+    }
+}
 
 /// `GET /api/health`.
 pub async fn get_health() -> Result<Health, FetchError> {
@@ -16,11 +55,61 @@ pub async fn get_health() -> Result<Health, FetchError> {
 
 /// `GET /api/runs?…` with an already-encoded query string (`limit=50&state=running`).
 pub async fn list_runs(query: String) -> Result<RunPage, FetchError> {
-    get_json(&format!("/api/runs?{query}")).await
+    get_json(&format!("{}?{query}", paths::API_RUNS)).await
+}
+
+/// `GET /api/models`.
+pub async fn list_models() -> Result<Vec<ModelEntry>, FetchError> {
+    get_json(paths::API_MODELS).await
+}
+
+/// One run, by id or share slug.
+pub async fn get_run(source: RunSource) -> Result<RunDetail, FetchError> {
+    get_json(&source.api()).await
+}
+
+/// A JSON artifact of a run (`eval/TOFU_EVAL.json`).
+pub async fn get_artifact(
+    source: RunSource,
+    path: &'static str,
+) -> Result<serde_json::Value, FetchError> {
+    get_json(&source.artifact(path)).await
+}
+
+/// `POST /api/runs`.
+pub async fn create_run(spec: RunSpec) -> Result<Created, FetchError> {
+    post_json(paths::API_RUNS, &spec).await
+}
+
+/// `POST /api/sweeps`.
+pub async fn create_sweep(sweep: SweepSpec) -> Result<Created, FetchError> {
+    post_json(paths::API_SWEEPS, &sweep).await
+}
+
+/// `POST /api/runs/{id}/cancel`.
+pub async fn cancel_run(id: i64) -> Result<RunDetail, FetchError> {
+    post_json(
+        &format!("{}/cancel", paths::api_run(id)),
+        &serde_json::json!({}),
+    )
+    .await
 }
 
 async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, FetchError> {
-    let response = Request::get(path)
+    let response = authorized(Request::get(path))
+        .send()
+        .await
+        .map_err(|error| FetchError::Network(error.to_string()))?;
+    decode(response).await
+}
+
+async fn post_json<T: DeserializeOwned>(
+    path: &str,
+    body: &impl Serialize,
+) -> Result<T, FetchError> {
+    let response = authorized(Request::post(path))
+        .json(body)
+        .map_err(|error| FetchError::Decode(error.to_string()))?
         .send()
         .await
         .map_err(|error| FetchError::Network(error.to_string()))?;

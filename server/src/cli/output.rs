@@ -118,6 +118,7 @@ impl RunOutput {
             "retain_loss": event.retain_loss,
             "grad_norm": event.grad_norm,
             "per_sample": event.per_sample,
+            "samples": event.samples,
             "weights": event.weights,
             "tokens_per_s": event.tokens_per_s,
         });

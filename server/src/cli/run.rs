@@ -169,10 +169,17 @@ pub async fn run(args: RunArgs, out: &mut (impl Write + Send)) -> anyhow::Result
         } else {
             String::new()
         };
-        if let Err(crate::error::ApiError::Unprocessable { message, .. }) =
-            crate::routes::runs::check_model(&state, spec, &prefix)
+        if let Err(crate::error::ApiError::Unprocessable { fields, .. }) =
+            crate::routes::runs::check_on_server(&state, spec, &prefix)
         {
-            anyhow::bail!("{message}; add its directory with --model-root");
+            let problems: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect();
+            anyhow::bail!(
+                "{}; add model directories with --model-root and data with --data-root",
+                problems.join("; ")
+            );
         }
     }
     let caller = Caller {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use shared::live::{ServerEvent, Snapshot};
 use shared::run::RunDetail;
@@ -24,10 +25,16 @@ pub async fn live(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     _caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = super::runs::run_id(&id)?;
     load_or_404(&state, id).await?;
+    // A browser that sent its token as a subprotocol needs it echoed, or it drops the socket.
+    let ws = match crate::auth::socket_protocol(&headers) {
+        Some(protocol) => ws.protocols([protocol]),
+        None => ws,
+    };
     Ok(upgrade(ws, state, id, false))
 }
 

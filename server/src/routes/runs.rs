@@ -10,12 +10,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shared::error::FieldError;
-use shared::run::{Created, Method, RunDetail, RunPage, RunSpec, RunState};
+use shared::run::{Created, DataSource, Method, RunDetail, RunPage, RunSpec, RunState};
 
 use crate::auth::{Caller, new_share_slug};
 use crate::db::{self, NewRun, RunFilter};
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::{list_artifacts, read_steps, run_dir};
+use crate::models::inside_roots;
 use crate::state::AppState;
 
 /// Parses a JSON body; a problem becomes a 422 naming the field (`trainer.lr`), or a 400 for
@@ -75,20 +76,41 @@ pub fn check(errors: Vec<FieldError>, what: &str) -> ApiResult<()> {
     Err(ApiError::invalid(what, errors))
 }
 
-/// The model must be in the registry (the UI picks from it).
-pub fn check_model(state: &AppState, spec: &RunSpec, prefix: &str) -> ApiResult<()> {
+/// What only this server can check: the model is in its registry (the UI picks from it), and
+/// the data directory and retain reference lie under its data roots. Field paths get `prefix`
+/// (`runs.3.` in sweeps).
+pub fn check_on_server(state: &AppState, spec: &RunSpec, prefix: &str) -> ApiResult<()> {
+    let mut errors = Vec::new();
     if state.registry.resolve(&spec.model).is_none() {
-        let message = format!(
-            "`{}` is not in this server's model registry (GET /api/models)",
-            spec.model
-        );
-        return Err(ApiError::invalid_field(
-            "run spec",
-            format!("{prefix}model"),
-            message,
-        ));
+        errors.push(FieldError {
+            field: format!("{prefix}model"),
+            message: format!(
+                "`{}` is not in this server's model registry (GET /api/models)",
+                spec.model
+            ),
+        });
     }
-    Ok(())
+    if let DataSource::Dir { path } = &spec.data.source
+        && !inside_roots(path, &state.data_roots).is_some_and(|p| p.is_dir())
+    {
+        errors.push(FieldError {
+            field: format!("{prefix}data.source.path"),
+            message: format!(
+                "`{path}` is not a directory under this server's data roots (lethe serve --data-root)"
+            ),
+        });
+    }
+    if let Some(path) = &spec.eval.retain_ref
+        && inside_roots(path, &state.data_roots).is_none()
+    {
+        errors.push(FieldError {
+            field: format!("{prefix}eval.retain_ref"),
+            message: format!(
+                "`{path}` is not a TOFU_EVAL.json (or its directory) under this server's data roots (lethe serve --data-root)"
+            ),
+        });
+    }
+    check(errors, "run spec")
 }
 
 /// Inserts validated specs as queued runs and wakes the queue.
@@ -164,7 +186,7 @@ pub async fn create_run(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let spec: RunSpec = parse_body(&body)?;
     check(spec.validate(), "run spec")?;
-    check_model(&state, &spec, "")?;
+    check_on_server(&state, &spec, "")?;
     let created = enqueue(&state, vec![spec], &caller, None).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

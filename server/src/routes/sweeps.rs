@@ -8,7 +8,7 @@ use serde::Serialize;
 use shared::run::{Created, RunSummary};
 use shared::sweep::SweepSpec;
 
-use super::runs::{check, check_model, enqueue, parse_body};
+use super::runs::{check, check_on_server, enqueue, parse_body};
 use crate::auth::Caller;
 use crate::db::{self, RunFilter};
 use crate::error::{ApiError, ApiResult};
@@ -24,7 +24,7 @@ pub async fn create_sweep(
     check(sweep.validate(), "sweep")?;
     let runs = sweep.expand();
     for (i, run) in runs.iter().enumerate() {
-        check_model(&state, run, &format!("runs.{i}."))?;
+        check_on_server(&state, run, &format!("runs.{i}."))?;
     }
     let text = serde_json::to_string(&sweep).map_err(|e| ApiError::Internal(e.into()))?;
     let created = enqueue(&state, runs, &caller, Some((sweep.name.clone(), text))).await?;
