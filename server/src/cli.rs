@@ -3,6 +3,7 @@
 //! them share (prompt choice, data and model setup for an objective) lives here.
 
 pub mod config_file;
+pub mod data;
 pub mod eval;
 pub mod finetune;
 pub mod loss;

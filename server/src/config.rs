@@ -47,11 +47,45 @@ pub enum Command {
         #[command(subcommand)]
         command: TofuCommand,
     },
+    /// Lethe's generated TOFU-format data: `generate` (seeded, byte-identical per seed) and
+    /// `validate` (any TOFU directory, with the checks real TOFU goes through).
+    Data {
+        /// Which data command.
+        #[command(subcommand)]
+        command: DataCommand,
+    },
     /// Look at and run models: `inspect`, `score`.
     Model {
         /// Which model command.
         #[command(subcommand)]
         command: ModelCommand,
+    },
+}
+
+/// `lethe data ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum DataCommand {
+    /// Write a TOFU-format dataset of fictitious authors (full, forgetNN, retainNN, holdoutNN,
+    /// the `_perturbed` eval files, real_authors, world_facts) as `<split>.jsonl`.
+    Generate {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of every choice.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Authors in `full` (TOFU: 200).
+        #[arg(long, default_value_t = 200)]
+        authors: usize,
+        /// Question/answer pairs per author (TOFU: 20).
+        #[arg(long, default_value_t = 20)]
+        questions: usize,
+    },
+    /// Check every split file of a TOFU directory; exit 0 when all are well-formed, else name
+    /// the file, line and field.
+    Validate {
+        /// The directory.
+        dir: PathBuf,
     },
 }
 

@@ -2,7 +2,7 @@
 #![expect(clippy::print_stdout, reason = "CLI output")]
 
 use clap::Parser as _;
-use server::config::{Cli, Command, ModelCommand, TofuCommand};
+use server::config::{Cli, Command, DataCommand, ModelCommand, TofuCommand};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -41,6 +41,26 @@ async fn main() -> anyhow::Result<()> {
                 TofuCommand::Rescore { log, json } => {
                     server::cli::tofu::rescore(&log, json, &mut stdout)
                 }
+            }
+        }
+        Command::Data { command } => {
+            let mut stdout = std::io::stdout().lock();
+            match command {
+                DataCommand::Generate {
+                    out,
+                    seed,
+                    authors,
+                    questions,
+                } => server::cli::data::generate(
+                    &engine::data::generate::GenerateConfig {
+                        seed,
+                        authors,
+                        questions,
+                    },
+                    &out,
+                    &mut stdout,
+                ),
+                DataCommand::Validate { dir } => server::cli::data::validate(&dir, &mut stdout),
             }
         }
         Command::Model { command } => {
