@@ -53,4 +53,10 @@ scripts/build-frontend.sh
 # building burn a second time with other features. Also builds target/release/lethe.
 log "cargo build --release --workspace --all-targets (the lethe binary and the test binaries)"
 cargo build --release --workspace --all-targets
+# The embedded default: the `demo` model and its forget01 retain reference, trained on Lethe's
+# generated data (about 6 minutes on 2 cores, once). The test suite trains its own, smaller one.
+if [ -z "${LETHE_SKIP_DEMO:-}" ] && [ ! -f lethe-data/models/demo/lethe_demo.json ]; then
+  log "lethe demo build --splits forget01 (the demo model, once)"
+  "${CARGO_TARGET_DIR:-target}/release/lethe" demo build --data-dir lethe-data --splits forget01
+fi
 log "done: ${CARGO_TARGET_DIR:-target}/release/lethe serve"

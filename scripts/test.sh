@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '\033[1m[test]\033[0m %s\n' "$*" >&2; }
 
-scripts/setup.sh
+# The demo model is the main command's; the tests build a reduced one themselves.
+LETHE_SKIP_DEMO=1 scripts/setup.sh
 
 log "cargo fmt --check"
 cargo fmt --all --check

@@ -12,6 +12,7 @@ pub mod block;
 pub mod config;
 pub mod generate;
 pub mod gguf;
+pub mod init;
 pub mod kv_cache;
 pub mod load;
 pub mod mlp;

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 
 use tokenizers::models::bpe::{BPE, Vocab};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::{AddedToken, Tokenizer as HfTokenizer};
+use tokenizers::pre_tokenizers::whitespace::Whitespace;
+use tokenizers::{
+    AddedToken, OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer as _,
+    Tokenizer as HfTokenizer,
+};
 
 use crate::EngineError;
 use crate::llama::gguf::{GgufFile, GgufValue};
@@ -74,6 +78,63 @@ impl Tokenizer {
             eos_id,
             chat_template,
             source: path,
+        })
+    }
+
+    /// A word-level tokenizer over every word and punctuation run of `texts` (the demo model's:
+    /// its data is generated, so its vocabulary is closed). `<unk>` 0, `<s>` 1 (prepended by the
+    /// post-processor, as Llama's), `</s>` 2, then the words in first-seen order; decoding joins
+    /// words with spaces and re-attaches punctuation (WordPiece's clean-up).
+    pub fn word_level<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<Self, EngineError> {
+        let mut vocab = serde_json::Map::new();
+        for (id, token) in ["<unk>", "<s>", "</s>"].iter().enumerate() {
+            vocab.insert((*token).to_string(), id.into());
+        }
+        let source = PathBuf::from("word-level tokenizer");
+        for text in texts {
+            // The very pre-tokenizer the tokenizer will use, so every training word is in vocab.
+            let mut pieces = PreTokenizedString::from(text);
+            Whitespace {}
+                .pre_tokenize(&mut pieces)
+                .map_err(|error| bad(&source, error.to_string()))?;
+            for (word, _, _) in pieces.get_splits(OffsetReferential::Original, OffsetType::Char) {
+                if !vocab.contains_key(word) {
+                    let id = vocab.len();
+                    vocab.insert(word.to_string(), id.into());
+                }
+            }
+        }
+        let special = |id: u32, content: &str| {
+            serde_json::json!({"id": id, "content": content, "single_word": false, "lstrip": false,
+                "rstrip": false, "normalized": false, "special": true})
+        };
+        let json = serde_json::json!({
+            "version": "1.0",
+            "truncation": null,
+            "padding": null,
+            "added_tokens": [special(0, "<unk>"), special(1, "<s>"), special(2, "</s>")],
+            "normalizer": null,
+            "pre_tokenizer": {"type": "Whitespace"},
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}
+            },
+            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
+            "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"}
+        });
+        let inner: HfTokenizer = json
+            .to_string()
+            .parse()
+            .map_err(|error: tokenizers::Error| bad(&source, error.to_string()))?;
+        Ok(Self {
+            inner,
+            bos_id: Some(1),
+            eos_id: Some(2),
+            pad_id: Some(2),
+            chat_template: None,
+            source,
         })
     }
 

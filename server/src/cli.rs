@@ -4,6 +4,7 @@
 
 pub mod config_file;
 pub mod data;
+pub mod demo;
 pub mod eval;
 pub mod finetune;
 pub mod loss;

@@ -54,12 +54,60 @@ pub enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// The embedded default: `build` trains the tiny `demo` model and its retain references on
+    /// the generated data (TOFU step 1), so a first run completes on a CPU in minutes.
+    Demo {
+        /// Which demo command.
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
     /// Look at and run models: `inspect`, `score`.
     Model {
         /// Which model command.
         #[command(subcommand)]
         command: ModelCommand,
     },
+}
+
+/// `lethe demo ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum DemoCommand {
+    /// Generate the default data (if missing), train the `demo` model on `full` and one retain
+    /// model per split on `retainNN`, and store the retain models' eval logs as references.
+    Build(DemoArgs),
+}
+
+/// Flags of `lethe demo build`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// The server's data dir: the data goes to `tofu-generated/`, the model to `models/demo/`.
+    #[arg(long, env = "LETHE_DATA_DIR", default_value = "lethe-data")]
+    pub data_dir: PathBuf,
+    /// Seed of the data, the initial weights and the data order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Authors in the generated data (the default data when 200).
+    #[arg(long, default_value_t = 200)]
+    pub authors: usize,
+    /// Questions per author.
+    #[arg(long, default_value_t = 20)]
+    pub questions: usize,
+    /// Fine-tuning epochs of the target and retain models.
+    #[arg(long, default_value_t = 8.0)]
+    pub epochs: f64,
+    /// Peak learning rate (the model starts from random weights).
+    #[arg(long, default_value_t = 3e-3)]
+    pub lr: f64,
+    /// Forget splits that get a retain model and reference.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "forget01,forget05,forget10"
+    )]
+    pub splits: Vec<String>,
+    /// Compute device: cpu, wgpu or cuda:N.
+    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
+    pub device: DeviceSpec,
 }
 
 /// `lethe data ...`
@@ -224,8 +272,8 @@ pub struct ServeArgs {
     /// .gguf file); repeatable. The local Hugging Face cache is offered too.
     #[arg(long = "model-root", env = "LETHE_MODEL_ROOTS", value_delimiter = ',')]
     pub model_roots: Vec<PathBuf>,
-    /// TOFU split files for runs with the default data source; without it, the hub dataset
-    /// locuslab/TOFU.
+    /// TOFU split files for runs with the default data source, or `hub` for locuslab/TOFU;
+    /// without it, Lethe's generated dataset (`<data-dir>/tofu-generated`, written on first start).
     #[arg(long, env = "LETHE_TOFU_DIR")]
     pub tofu_dir: Option<PathBuf>,
     /// Directories that run specs may name as data sources or retain references; repeatable.

@@ -201,6 +201,21 @@ impl Executor for EngineExecutor {
                 })
             })
             .transpose()?;
+        // Without one, a demo model run on the data it was built on uses its own reference.
+        let retain_ref = match (retain_ref, &source, &model) {
+            (Some(path), _, _) => Some(path),
+            (None, TofuSource::Dir(data), model) => {
+                let found = cli::demo::retain_ref_for(model, split.as_str(), data);
+                if let Some(path) = &found {
+                    (ctx.emit)(JobEvent::Log(format!(
+                        "forget quality against the demo model's retain reference {}",
+                        path.display()
+                    )));
+                }
+                found
+            }
+            (None, TofuSource::Hub, _) => None,
+        };
         let staging = ctx.dir.join("eval.partial");
         let eval_args = EvalArgs {
             model: checkpoint.to_string_lossy().into_owned(),

@@ -105,9 +105,27 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
         .context("describing the compute device")?
         .with_context(|| format!("opening --device {device}"))?;
     tracing::info!(device = %info.device, backend = info.backend, adapter = %info.adapter, "compute device");
-    let registry = ModelRegistry::new(args.model_roots.clone(), true);
+    // The data dir's `models/` (the demo model, SmolLM2 from setup) is always offered.
+    let mut model_roots = args.model_roots.clone();
+    model_roots.push(args.data_dir.join("models"));
+    let registry = ModelRegistry::new(model_roots, true);
+    // The default data: `--tofu-dir DIR`, `--tofu-dir hub` (locuslab/TOFU), or Lethe's generated
+    // dataset in the data dir, written on first start.
+    let tofu_dir = match &args.tofu_dir {
+        Some(dir) if dir.as_os_str() == "hub" => None,
+        Some(dir) => Some(dir.clone()),
+        None if args.fake_executor => None,
+        None => {
+            let data_dir = args.data_dir.clone();
+            Some(
+                tokio::task::spawn_blocking(move || cli::demo::ensure_default_data(&data_dir, 0))
+                    .await
+                    .context("generating the default data")??,
+            )
+        }
+    };
     let mut data_roots = args.data_roots.clone();
-    if let Some(tofu) = &args.tofu_dir {
+    if let Some(tofu) = &tofu_dir {
         data_roots.push(tofu.clone());
     }
     let auth = args.auth.unwrap_or(if args.addr.ip().is_loopback() {
@@ -117,7 +135,7 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
     });
     let executor = EngineExecutor {
         registry: registry.clone(),
-        tofu_dir: args.tofu_dir.clone(),
+        tofu_dir,
         data_roots: data_roots.clone(),
         device,
         device_info: info.clone(),

@@ -2,7 +2,7 @@
 #![expect(clippy::print_stdout, reason = "CLI output")]
 
 use clap::Parser as _;
-use server::config::{Cli, Command, DataCommand, ModelCommand, TofuCommand};
+use server::config::{Cli, Command, DataCommand, DemoCommand, ModelCommand, TofuCommand};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -63,6 +63,22 @@ async fn main() -> anyhow::Result<()> {
                 DataCommand::Validate { dir } => server::cli::data::validate(&dir, &mut stdout),
             }
         }
+        Command::Demo {
+            command: DemoCommand::Build(args),
+        } => server::cli::demo::build(
+            &server::cli::demo::DemoSettings {
+                data_dir: args.data_dir,
+                seed: args.seed,
+                authors: args.authors,
+                questions: args.questions,
+                epochs: args.epochs,
+                lr: args.lr,
+                splits: args.splits,
+                device: args.device,
+            },
+            &mut std::io::stdout().lock(),
+        )
+        .map(drop),
         Command::Model { command } => {
             let mut stdout = std::io::stdout().lock();
             match command {

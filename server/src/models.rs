@@ -18,7 +18,11 @@ pub struct ModelRegistry {
 }
 
 fn is_model_dir(path: &Path) -> bool {
-    path.is_dir() && path.join("config.json").is_file()
+    // `.name.partial-…` is a model still being written (the demo build, checkpoints).
+    let hidden = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+    !hidden && path.is_dir() && path.join("config.json").is_file()
 }
 
 impl ModelRegistry {

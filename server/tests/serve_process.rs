@@ -460,3 +460,88 @@ fn tokens_made_by_the_cli_open_a_team_server_and_requeue_brings_back_interrupted
         other => panic!("expected 401 after revoking, got {other:?}"),
     }
 }
+
+/// The embedded default, the whole TOFU protocol on a reduced generated dataset: `lethe demo
+/// build` generates the data, trains the target and a retain model from random weights and
+/// evaluates the retain model; `lethe serve` then offers `demo`, and an NPO run on forget01 is
+/// scored against the demo's own retain reference without the spec naming one.
+#[test]
+fn the_demo_protocol_runs_from_generated_data_to_forget_quality() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let build = Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .args([
+            "demo",
+            "build",
+            "--authors",
+            "20",
+            "--questions",
+            "4",
+            "--epochs",
+            "2",
+        ])
+        .args(["--splits", "forget01", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&build.stdout);
+    assert!(
+        build.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    assert!(stdout.contains("retain reference for forget01"), "{stdout}");
+    let data = data_dir.join("tofu-generated-20x4");
+    let model = data_dir.join("models/demo");
+    assert!(model.join("retain_refs/forget01/TOFU_EVAL.json").is_file());
+    assert!(
+        !data_dir
+            .join("models")
+            .read_dir()
+            .unwrap()
+            .any(|e| { e.unwrap().file_name().to_string_lossy().starts_with('.') }),
+        "no half-written model is left behind"
+    );
+
+    let server = serve(&data_dir, &["--tofu-dir", data.to_str().unwrap()]);
+    let models: Value = serde_json::from_str(
+        &ureq::get(&format!("{}/api/models", server.base))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        models.as_array().unwrap().iter().any(|m| m["id"] == "demo"),
+        "{models}"
+    );
+    let spec = json!({
+        "model": "demo",
+        "objective": {"method": "npo"},
+        "trainer": {"batch_size": 4, "grad_accum": 1, "epochs": 2, "lr": 1e-3},
+        "eval": {"batch_size": 16, "max_new_tokens": 32}
+    });
+    let created: Created = serde_json::from_value(post(&server.base, "/api/runs", &spec)).unwrap();
+    let done = wait_for(
+        &server.base,
+        created.ids[0],
+        RunState::is_terminal,
+        Duration::from_secs(600),
+    );
+    assert_eq!(done.summary.state, RunState::Succeeded, "{:?}", done.error);
+    let metrics = &done.summary.metrics;
+    let fq = metrics.get("forget_quality").copied().unwrap_or(f64::NAN);
+    assert!(
+        (0.0..=1.0).contains(&fq),
+        "forget quality from the demo's reference: {metrics:?}"
+    );
+    assert!(metrics.contains_key("model_utility"), "{metrics:?}");
+    assert!(
+        done.artifacts
+            .iter()
+            .any(|a| a == shared::paths::ARTIFACT_RETAIN_REF),
+        "{:?}",
+        done.artifacts
+    );
+}

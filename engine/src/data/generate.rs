@@ -1142,9 +1142,16 @@ pub fn write(splits: &[Split], dir: &Path) -> Result<(), EngineError> {
 
 /// Whether `stem` names a TOFU split (`idk.jsonl` and `MANIFEST.json` beside them are not).
 fn is_split_name(stem: &str) -> bool {
-    ["full", "forget", "retain", "holdout", "real_authors", "world_facts"]
-        .iter()
-        .any(|prefix| stem.starts_with(prefix))
+    [
+        "full",
+        "forget",
+        "retain",
+        "holdout",
+        "real_authors",
+        "world_facts",
+    ]
+    .iter()
+    .any(|prefix| stem.starts_with(prefix))
 }
 
 /// Checks every TOFU split file in `dir` with the reader real TOFU goes through: the splits an
