@@ -12,6 +12,7 @@ pub mod model;
 mod output;
 pub mod progress;
 pub mod run;
+pub mod study;
 pub mod tofu;
 pub mod token;
 pub mod unlearn;

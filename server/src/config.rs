@@ -61,11 +61,46 @@ pub enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+    /// The seed study: `spec` prints it as one sweep (submit it with `lethe run`), `report`
+    /// writes its table and FQ-vs-MU scatter from the database.
+    Study {
+        /// Which study command.
+        #[command(subcommand)]
+        command: StudyCommand,
+    },
     /// Look at and run models: `inspect`, `score`.
     Model {
         /// Which model command.
         #[command(subcommand)]
         command: ModelCommand,
+    },
+}
+
+/// `lethe study ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum StudyCommand {
+    /// Print the study sweep (NPO/WGA/TNPO × plain/BalDRO-DV/BalDRO-G × forget01/05/10 × the
+    /// models) as JSON.
+    Spec {
+        /// Model ids (repeatable).
+        #[arg(long = "model", required = true)]
+        models: Vec<String>,
+        /// Learning rate of every run (the spec's 1e-5 when absent).
+        #[arg(long)]
+        lr: Option<f64>,
+    },
+    /// Print the study's table (objective × model → FQ · MU · gibberish) and write `study.md`
+    /// and `study.svg` (FQ-vs-MU, log FQ) into `--out`.
+    Report {
+        /// The sweep id.
+        #[arg(long)]
+        sweep: i64,
+        /// The server's data dir.
+        #[arg(long, env = "LETHE_DATA_DIR", default_value = "lethe-data")]
+        data_dir: PathBuf,
+        /// Where to write study.md and study.svg.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -108,6 +143,12 @@ pub struct DemoArgs {
     /// Compute device: cpu, wgpu or cuda:N.
     #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
     pub device: DeviceSpec,
+    /// Train on this TOFU directory (e.g. the real TOFU) instead of the generated data.
+    #[arg(long)]
+    pub tofu_dir: Option<PathBuf>,
+    /// Model id: the directory under `<data-dir>/models`.
+    #[arg(long, default_value = "demo")]
+    pub name: String,
 }
 
 /// `lethe data ...`

@@ -1,8 +1,12 @@
 //! `lethe`: the Lethe command line. `lethe serve` runs the server with the UI.
 #![expect(clippy::print_stdout, reason = "CLI output")]
 
+use std::io::Write as _;
+
 use clap::Parser as _;
-use server::config::{Cli, Command, DataCommand, DemoCommand, ModelCommand, TofuCommand};
+use server::config::{
+    Cli, Command, DataCommand, DemoCommand, ModelCommand, StudyCommand, TofuCommand,
+};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -75,10 +79,27 @@ async fn main() -> anyhow::Result<()> {
                 lr: args.lr,
                 splits: args.splits,
                 device: args.device,
+                tofu_dir: args.tofu_dir,
+                name: args.name,
             },
             &mut std::io::stdout().lock(),
         )
         .map(drop),
+        Command::Study { command } => {
+            let mut stdout = std::io::stdout().lock();
+            match command {
+                StudyCommand::Spec { models, lr } => {
+                    let sweep = server::cli::study::spec(&models, lr)?;
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&sweep)?)?;
+                    Ok(())
+                }
+                StudyCommand::Report {
+                    sweep,
+                    data_dir,
+                    out,
+                } => server::cli::study::report(&data_dir, sweep, out.as_deref(), &mut stdout),
+            }
+        }
         Command::Model { command } => {
             let mut stdout = std::io::stdout().lock();
             match command {

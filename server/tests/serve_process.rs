@@ -545,3 +545,95 @@ fn the_demo_protocol_runs_from_generated_data_to_forget_quality() {
         done.artifacts
     );
 }
+
+/// `lethe study spec` is the 27-run grid per model and the server expands it so; `lethe study
+/// report` lays the stored results of a sweep out as the seed table, each cell the run's own
+/// metrics, and draws one point per finished run.
+#[test]
+fn the_study_expands_to_its_grid_and_the_report_matches_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("models");
+    std::fs::create_dir_all(root.join("tiny")).unwrap();
+    std::fs::write(root.join("tiny/config.json"), "{}").unwrap();
+    let data = dir.path().join("data");
+    let server = serve(
+        &data,
+        &["--fake-executor", "--model-root", root.to_str().unwrap()],
+    );
+    let study = Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .args(["study", "spec", "--model", "tiny", "--lr", "2e-5"])
+        .output()
+        .unwrap();
+    assert!(
+        study.status.success(),
+        "{}",
+        String::from_utf8_lossy(&study.stderr)
+    );
+    let sweep: shared::sweep::SweepSpec = serde_json::from_slice(&study.stdout).unwrap();
+    assert_eq!(sweep.count(), 27);
+
+    // A smaller grid to report on: NPO and WGA, plain and DV, two learning rates.
+    let mut small = sweep.clone();
+    small.name = "small".into();
+    small.grid.objectives.truncate(2);
+    small.grid.wrappers.truncate(2);
+    small.grid.splits.truncate(1);
+    small.grid.lrs = vec![1e-5, 4e-5];
+    let created: Created = serde_json::from_value(post(
+        &server.base,
+        "/api/sweeps",
+        &serde_json::to_value(&small).unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(created.ids.len(), 8);
+    let runs: Vec<RunDetail> = created
+        .ids
+        .iter()
+        .map(|id| {
+            wait_for(
+                &server.base,
+                *id,
+                RunState::is_terminal,
+                Duration::from_secs(120),
+            )
+        })
+        .collect();
+    let out = dir.path().join("report");
+    let report = Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .args(["study", "report", "--sweep"])
+        .arg(created.sweep_id.unwrap().to_string())
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let table = std::fs::read_to_string(out.join("study.md")).unwrap();
+    for run in &runs {
+        let objective = match run.summary.wrapper.as_str() {
+            "dv" => format!("BalDRO-DV + {}", run.summary.method.label()),
+            _ => run.summary.method.label().to_string(),
+        };
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {objective} | forget01 |")))
+            .unwrap_or_else(|| panic!("no row for {objective}:\n{table}"));
+        let fq = run.summary.metrics["forget_quality"];
+        assert!(
+            row.contains(&format!("{fq:.3} · 0.500")),
+            "{row} lacks run {}'s FQ {fq}",
+            run.summary.id
+        );
+    }
+    let svg = std::fs::read_to_string(out.join("study.svg")).unwrap();
+    assert_eq!(
+        svg.matches("<circle").count(),
+        8 + 3,
+        "one point per run, three legend dots"
+    );
+}

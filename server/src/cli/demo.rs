@@ -18,8 +18,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{EvalArgs, FinetuneArgs, TemplateChoice, TrainArgs};
 
-/// The model id the registry offers.
-pub const DEMO_MODEL: &str = "demo";
 /// Where the default data lives under the data dir.
 pub const DEFAULT_DATA: &str = "tofu-generated";
 /// The file in the demo model's directory that records how it was made.
@@ -57,6 +55,10 @@ pub struct DemoSettings {
     pub splits: Vec<String>,
     /// Compute device.
     pub device: engine::DeviceSpec,
+    /// Train on this TOFU directory (real TOFU) instead of the generated data.
+    pub tofu_dir: Option<PathBuf>,
+    /// The model id (the directory under `<data_dir>/models`).
+    pub name: String,
 }
 
 /// The tiny Llama: 4 layers of width 128, grouped-query attention, tied embeddings.
@@ -137,7 +139,9 @@ fn train_args(settings: &DemoSettings, out: PathBuf) -> TrainArgs {
 /// Builds the demo model into `<data_dir>/models/demo` (replacing it), printing progress lines.
 pub fn build(settings: &DemoSettings, w: &mut impl Write) -> anyhow::Result<PathBuf> {
     let data_dir = &settings.data_dir;
-    let data = if settings.authors == GenerateConfig::default().authors
+    let data = if let Some(dir) = &settings.tofu_dir {
+        dir.clone()
+    } else if settings.authors == GenerateConfig::default().authors
         && settings.questions == GenerateConfig::default().questions
     {
         ensure_default_data(data_dir, settings.seed)?
@@ -157,7 +161,7 @@ pub fn build(settings: &DemoSettings, w: &mut impl Write) -> anyhow::Result<Path
     let data = data
         .canonicalize()
         .context("resolving the data directory")?;
-    let work = data_dir.join("demo-build");
+    let work = data_dir.join(format!("{}-build", settings.name));
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
 
     // A closed vocabulary: every word of every split, plus the prompt template's.
@@ -206,8 +210,8 @@ pub fn build(settings: &DemoSettings, w: &mut impl Write) -> anyhow::Result<Path
     writeln!(w, "target model: {}", target.display())?;
 
     let models = data_dir.join("models");
-    let model_dir = models.join(DEMO_MODEL);
-    let staging = models.join(format!(".{DEMO_MODEL}.partial-{}", std::process::id()));
+    let model_dir = models.join(&settings.name);
+    let staging = models.join(format!(".{}.partial-{}", settings.name, std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&models).with_context(|| format!("creating {}", models.display()))?;
     copy_dir(&target, &staging)?;
