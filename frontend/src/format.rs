@@ -1,18 +1,7 @@
 //! Pure formatting of run data for tables (tested natively).
 
-use shared::run::{Method, RunState, RunSummary};
-
-/// A metric for a table cell: forget quality spans many orders of magnitude (1e-21 … 1), so
-/// values below 0.001 use scientific notation; absent values are an en dash.
-pub fn metric(value: Option<f64>) -> String {
-    match value {
-        None => "–".into(),
-        Some(v) if !v.is_finite() => "–".into(),
-        Some(0.0) => "0".into(),
-        Some(v) if v.abs() < 1e-3 => format!("{v:.2e}"),
-        Some(v) => format!("{v:.3}"),
-    }
-}
+pub use shared::display::{gibberish, metric, objective};
+use shared::run::RunState;
 
 /// Time since `then_ms` (Unix milliseconds) as `5s`, `3m`, `2h`, `4d`.
 pub fn age(now_ms: i64, then_ms: i64) -> String {
@@ -45,41 +34,9 @@ pub fn state_class(state: RunState) -> &'static str {
     }
 }
 
-/// `NPO`, `BalDRO-DV + NPO`, `BalDRO-G + WGA`.
-pub fn objective(method: Method, wrapper: &str) -> String {
-    match wrapper {
-        "dv" => format!("BalDRO-DV + {}", method.label()),
-        "g" => format!("BalDRO-G + {}", method.label()),
-        _ => method.label().to_string(),
-    }
-}
-
-/// The gibberish value a table shows: the classifier's when present, else the offline
-/// detector's (marked with `*`).
-pub fn gibberish(run: &RunSummary) -> String {
-    match (
-        run.metrics.get("forget_Q_A_gibberish"),
-        run.metrics.get("forget_Q_A_gibberish_heuristic"),
-    ) {
-        (Some(v), _) => metric(Some(*v)),
-        (None, Some(v)) => format!("{}*", metric(Some(*v))),
-        (None, None) => metric(None),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn metrics_switch_to_scientific_for_tiny_forget_quality() {
-        assert_eq!(metric(Some(0.627_555)), "0.628");
-        assert_eq!(metric(Some(0.001_270_814)), "0.001");
-        assert_eq!(metric(Some(1.834e-21)), "1.83e-21");
-        assert_eq!(metric(Some(0.0)), "0");
-        assert_eq!(metric(None), "–");
-        assert_eq!(metric(Some(f64::NAN)), "–");
-    }
 
     #[test]
     fn ages_use_the_largest_whole_unit() {
@@ -91,10 +48,7 @@ mod tests {
     }
 
     #[test]
-    fn objectives_read_like_the_papers() {
-        assert_eq!(objective(Method::Npo, "none"), "NPO");
-        assert_eq!(objective(Method::Npo, "dv"), "BalDRO-DV + NPO");
-        assert_eq!(objective(Method::Wga, "g"), "BalDRO-G + WGA");
+    fn badges_and_counts() {
         assert_eq!(state_class(RunState::Interrupted), "badge badge-stopped");
         assert_eq!(count(1, "run"), "1 run");
         assert_eq!(count(0, "run"), "0 runs");

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod display;
 pub mod error;
 pub mod health;
 pub mod live;

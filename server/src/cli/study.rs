@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use shared::run::{RunState, RunSummary};
 use shared::sweep::SweepSpec;
-use shared::tofu;
+use shared::{display, tofu};
 
 use crate::db::{self, Db};
 
@@ -31,30 +31,7 @@ pub fn spec(models: &[String], lr: Option<f64>) -> anyhow::Result<SweepSpec> {
 }
 
 fn objective(run: &RunSummary) -> String {
-    match run.wrapper.as_str() {
-        "dv" => format!("BalDRO-DV + {}", run.method.label()),
-        "g" => format!("BalDRO-G + {}", run.method.label()),
-        _ => run.method.label().to_string(),
-    }
-}
-
-fn number(value: Option<f64>) -> String {
-    match value {
-        None => "–".into(),
-        Some(v) if v != 0.0 && v.abs() < 1e-3 => format!("{v:.2e}"),
-        Some(v) => format!("{v:.3}"),
-    }
-}
-
-fn gibberish(run: &RunSummary) -> String {
-    match (
-        run.metrics.get(tofu::GIBBERISH),
-        run.metrics.get(tofu::GIBBERISH_HEURISTIC),
-    ) {
-        (Some(v), _) => number(Some(*v)),
-        (None, Some(v)) => format!("{}*", number(Some(*v))),
-        (None, None) => "–".into(),
-    }
+    display::objective(run.method, &run.wrapper)
 }
 
 /// The table: one row per (objective, split) in first-seen order, one column per model; a cell
@@ -76,9 +53,9 @@ pub fn table_markdown(runs: &[RunSummary]) -> String {
         let text = if run.state == RunState::Succeeded {
             format!(
                 "{} · {} · {}",
-                number(run.metrics.get(tofu::FORGET_QUALITY).copied()),
-                number(run.metrics.get(tofu::MODEL_UTILITY).copied()),
-                gibberish(run)
+                display::metric(run.metrics.get(tofu::FORGET_QUALITY).copied()),
+                display::metric(run.metrics.get(tofu::MODEL_UTILITY).copied()),
+                display::gibberish(run)
             )
         } else {
             run.state.as_str().to_string()
@@ -181,8 +158,8 @@ pub fn scatter_svg(runs: &[RunSummary]) -> String {
             objective(run),
             run.model,
             run.split.as_str(),
-            number(Some(*fq)),
-            number(Some(*mu))
+            display::metric(Some(*fq)),
+            display::metric(Some(*mu))
         );
     }
     for (i, (label, wrapper)) in [("plain", "none"), ("BalDRO-DV", "dv"), ("BalDRO-G", "g")]
