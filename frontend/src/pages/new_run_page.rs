@@ -27,29 +27,45 @@ struct Form {
     /// The server's last 422, cleared on the next edit.
     server: RwSignal<Vec<FieldError>>,
     sweep: RwSignal<Option<SweepForm>>,
+    /// Every current problem, computed once per change: every field's message, the submit
+    /// button and the problem count read it (a sweep validates each of its runs).
+    problems: Memo<Vec<FieldError>>,
 }
 
 impl Form {
-    /// Every current problem: parse errors, then `shared` validation, then the server's.
-    fn errors(&self) -> Vec<FieldError> {
-        let mut errors: Vec<FieldError> = self.unparsed.with(|u| {
-            u.iter()
-                .map(|(field, message)| FieldError {
-                    field: field.clone(),
-                    message: message.clone(),
-                })
-                .collect()
+    /// An empty form on `spec`.
+    fn new(spec: RunSpec) -> Self {
+        let spec = RwSignal::new(spec);
+        let unparsed = RwSignal::new(BTreeMap::<String, String>::new());
+        let server = RwSignal::new(Vec::<FieldError>::new());
+        let sweep = RwSignal::new(None::<SweepForm>);
+        // Parse errors, then `shared` validation, then the server's.
+        let problems = Memo::new(move |_| {
+            let mut errors: Vec<FieldError> = unparsed.with(|u| {
+                u.iter()
+                    .map(|(field, message)| FieldError {
+                        field: field.clone(),
+                        message: message.clone(),
+                    })
+                    .collect()
+            });
+            spec.with(|spec| match sweep.get() {
+                Some(sweep) => match sweep.to_spec(spec) {
+                    Ok(sweep) => errors.extend(sweep.validate()),
+                    Err(list_errors) => errors.extend(list_errors),
+                },
+                None => errors.extend(spec.validate()),
+            });
+            errors.extend(server.get());
+            errors
         });
-        let spec = self.spec.get();
-        match self.sweep.get() {
-            Some(sweep) => match sweep.to_spec(&spec) {
-                Ok(sweep) => errors.extend(sweep.validate()),
-                Err(list_errors) => errors.extend(list_errors),
-            },
-            None => errors.extend(spec.validate()),
+        Self {
+            spec,
+            unparsed,
+            server,
+            sweep,
+            problems,
         }
-        errors.extend(self.server.get());
-        errors
     }
 
     fn edit(&self, change: impl FnOnce(&mut RunSpec)) {
@@ -62,7 +78,10 @@ impl Form {
 #[component]
 fn FieldMessages(form: Form, field: String) -> impl IntoView {
     let test_id = format!("error-{field}");
-    let messages = Memo::new(move |_| form::messages_for(&form.errors(), &field).join("; "));
+    let messages = Memo::new(move |_| {
+        form.problems
+            .with(|errors| form::messages_for(errors, &field).join("; "))
+    });
     view! {
         <p class="field-error" role="alert" data-testid=test_id hidden=move || messages.with(String::is_empty)>
             {messages}
@@ -296,12 +315,7 @@ fn model_label(model: &ModelEntry) -> String {
 /// The new-run form.
 #[component]
 pub fn NewRunPage() -> impl IntoView {
-    let form = Form {
-        spec: RwSignal::new(RunSpec::new("", Method::Npo)),
-        unparsed: RwSignal::new(BTreeMap::new()),
-        server: RwSignal::new(Vec::new()),
-        sweep: RwSignal::new(None),
-    };
+    let form = Form::new(RunSpec::new("", Method::Npo));
     let models = LocalResource::new(client::list_models);
     let model_list = RwSignal::new(Vec::<ModelEntry>::new());
     Effect::new(move |_| {
@@ -341,7 +355,7 @@ pub fn NewRunPage() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !form.errors().is_empty() || submitting.get_untracked() {
+        if form.problems.with_untracked(|e| !e.is_empty()) || submitting.get_untracked() {
             return;
         }
         submitting.set(true);
@@ -524,7 +538,7 @@ pub fn NewRunPage() -> impl IntoView {
 
                 <div class="actions">
                     <button type="submit" class="primary" data-testid="submit-run"
-                        disabled=move || submitting.get() || !form.errors().is_empty()>
+                        disabled=move || submitting.get() || form.problems.with(|e| !e.is_empty())>
                         {move || match form.sweep.get() {
                             Some(sweep) => {
                                 let count = sweep.to_spec(&form.spec.get()).map(|s| s.count()).unwrap_or(0);
@@ -535,7 +549,7 @@ pub fn NewRunPage() -> impl IntoView {
                     </button>
                     <span class="muted" data-testid="form-problems">
                         {move || {
-                            let n = form.errors().len();
+                            let n = form.problems.with(Vec::len);
                             (n > 0).then(|| crate::format::count(n as u64, "problem") + " to fix")
                         }}
                     </span>
