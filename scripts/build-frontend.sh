@@ -43,6 +43,19 @@ mv "$staging" public/pkg
 rm -rf public/pkg.old
 trap - EXIT
 
+# Precompressed copies, served as they are (ServeDir's precompressed_br/gzip): brotli at its
+# highest quality takes seconds, too slow for every response but free at build time.
+for file in "$wasm_name" "$js_name" "$css_name"; do
+  gzip -9 -n -k -f "public/pkg/$file"
+  node -e '
+    const fs = require("fs"), zlib = require("zlib");
+    const input = fs.readFileSync(process.argv[1]);
+    fs.writeFileSync(process.argv[1] + ".br", zlib.brotliCompressSync(input, { params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: input.length } }));' "public/pkg/$file"
+done
+
 size=$(stat -c %s "public/pkg/$wasm_name")
-gz=$(gzip -9 -c "public/pkg/$wasm_name" | wc -c)
-log "public/pkg/$wasm_name: $size bytes after wasm-opt ($raw_size after wasm-bindgen), $gz gzipped"
+gz=$(stat -c %s "public/pkg/$wasm_name.gz")
+br=$(stat -c %s "public/pkg/$wasm_name.br")
+log "public/pkg/$wasm_name: $size bytes after wasm-opt ($raw_size after wasm-bindgen), $gz gzip -9, $br brotli -q 11"

@@ -148,18 +148,39 @@ fn forget01_step_accounting_and_cancellation() {
         idk: None,
     };
     let ga = config(Method::GradAscent, RetainLoss::None, 1e-5, 8, 4, 10.0);
-    let mut lrs = Vec::new();
+    let mut events = Vec::new();
     unlearn(
         loaded.model,
         None,
         &data,
         &ga,
         0,
-        &mut |event| lrs.push(event.lr),
+        &mut |event| events.push(event.clone()),
         &AtomicBool::new(false),
     )
     .unwrap();
+    let lrs: Vec<f64> = events.iter().map(|e| e.lr).collect();
     assert_eq!(lrs.len(), 10, "{lrs:?}");
+    // HF's 10 epochs are 10 steps of 32 draws: 8 whole passes over the 40 items, and steps
+    // straddle passes. Each entry names the pass it was drawn in, so every pass holds every
+    // item exactly once.
+    let mut passes = vec![Vec::new(); 8];
+    for event in &events {
+        assert_eq!(event.sample_epochs.len(), event.samples.len());
+        for (item, pass) in event.samples.iter().zip(&event.sample_epochs) {
+            passes[*pass].push(*item);
+        }
+    }
+    for (pass, items) in passes.iter_mut().enumerate() {
+        items.sort_unstable();
+        assert_eq!(*items, (0..40).collect::<Vec<_>>(), "pass {pass}");
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e.sample_epochs.first() != e.sample_epochs.last()),
+        "some step straddles two passes"
+    );
     assert_eq!(lrs[0], 0.0);
     assert!((lrs[1] - 1e-5).abs() < 1e-12 && lrs[9] > 0.0 && lrs[9] < lrs[1]);
 

@@ -97,8 +97,17 @@ impl Preset {
         }
     }
 
-    /// The base spec on `model`, and the sweep the preset turns on (if any).
-    pub fn apply(self, model: &str) -> (RunSpec, Option<SweepForm>) {
+    /// The base spec on `model`, and the sweep the preset turns on (if any). A model that
+    /// recommends a learning rate gets it instead of the spec's.
+    pub fn apply(self, model: &str, recommended_lr: Option<f64>) -> (RunSpec, Option<SweepForm>) {
+        let (mut spec, sweep) = self.base(model);
+        if let Some(lr) = recommended_lr {
+            spec.trainer.lr = lr;
+        }
+        (spec, sweep)
+    }
+
+    fn base(self, model: &str) -> (RunSpec, Option<SweepForm>) {
         match self {
             Self::NpoOu => (RunSpec::new(model, Method::Npo), None),
             Self::BaldroDvNpo => {
@@ -297,17 +306,20 @@ mod tests {
 
     #[test]
     fn presets_match_the_spec_defaults_and_the_study() {
-        let (npo, sweep) = Preset::NpoOu.apply("tiny");
+        let (npo, sweep) = Preset::NpoOu.apply("tiny", None);
         assert!(sweep.is_none());
         assert_eq!(npo.objective.param("beta"), Some(0.1));
         assert_eq!((npo.trainer.batch_size, npo.trainer.grad_accum), (8, 4));
-        let (dv, _) = Preset::BaldroDvNpo.apply("tiny");
+        let (dv, _) = Preset::BaldroDvNpo.apply("tiny", None);
         assert!(
             matches!(dv.wrapper, Wrapper::Dv { tau, direction: Direction::SoftMin } if tau == 1.0)
         );
-        let (base, form) = Preset::SeedStudy.apply("tiny");
+        let (base, form) = Preset::SeedStudy.apply("tiny", Some(1e-4));
+        assert_eq!(base.trainer.lr, 1e-4, "the model's recommended lr");
         let study = form.unwrap().to_spec(&base).unwrap();
-        assert_eq!(study, SweepSpec::seed_study("tiny"));
+        let mut expected = SweepSpec::seed_study("tiny");
+        expected.base.trainer.lr = 1e-4;
+        assert_eq!(study, expected);
         assert_eq!(study.count(), 27);
     }
 

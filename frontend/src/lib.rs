@@ -13,7 +13,9 @@ pub mod eval_view;
 pub mod form;
 pub mod format;
 pub mod live;
+pub mod model_choice;
 pub mod pages;
 pub mod runs_query;
+pub mod sample_grid;
 
 pub use app::App;

@@ -2,8 +2,6 @@
 //! events into it, and reports a gap in the sequence numbers so the page reconnects and gets a
 //! fresh snapshot rather than drawing a run with a hole in it.
 
-use std::collections::BTreeMap;
-
 use shared::live::{EvalPoint, ServerEvent, StepPoint};
 use shared::run::{RunDetail, RunState};
 
@@ -128,88 +126,6 @@ impl LiveState {
     }
 }
 
-/// Per-sample forgetting dynamics: each forget item's loss (and BalDRO-DV weight) in each
-/// epoch, the mean when it trained more than once in an epoch. Every item trains once per epoch,
-/// so rows are items and columns epochs. Steps from logs without sample ids use the position in
-/// the step as the id.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SampleGrid {
-    /// Forget item ids, ascending (the rows).
-    pub samples: Vec<usize>,
-    /// Epochs, ascending (the columns).
-    pub epochs: Vec<usize>,
-    /// `loss[row][column]`.
-    pub loss: Vec<Vec<Option<f64>>>,
-    /// `weight[row][column]`; all `None` without DV.
-    pub weight: Vec<Vec<Option<f64>>>,
-}
-
-/// Sums and counts of one grid cell.
-#[derive(Debug, Clone, Copy, Default)]
-struct Cell {
-    loss: (f64, usize),
-    weight: (f64, usize),
-}
-
-impl SampleGrid {
-    /// The grid of `steps`.
-    pub fn new(steps: &[StepPoint]) -> Self {
-        let mut cells: BTreeMap<(usize, usize), Cell> = BTreeMap::new();
-        let mut samples = Vec::new();
-        let mut epochs = Vec::new();
-        for point in steps {
-            for (k, loss) in point.per_sample.iter().enumerate() {
-                let id = point.samples.get(k).copied().unwrap_or(k);
-                let cell = cells.entry((id, point.epoch)).or_default();
-                cell.loss.0 += loss;
-                cell.loss.1 += 1;
-                if let Some(weight) = point.weights.get(k) {
-                    cell.weight.0 += weight;
-                    cell.weight.1 += 1;
-                }
-                samples.push(id);
-                epochs.push(point.epoch);
-            }
-        }
-        samples.sort_unstable();
-        samples.dedup();
-        epochs.sort_unstable();
-        epochs.dedup();
-        #[expect(clippy::cast_precision_loss, reason = "small counts")]
-        let mean = |(sum, n): (f64, usize)| (n > 0).then(|| sum / n as f64);
-        let table = |pick: &dyn Fn(&Cell) -> Option<f64>| {
-            samples
-                .iter()
-                .map(|s| {
-                    epochs
-                        .iter()
-                        .map(|e| cells.get(&(*s, *e)).and_then(pick))
-                        .collect()
-                })
-                .collect()
-        };
-        let loss = table(&|c| mean(c.loss));
-        let weight = table(&|c| mean(c.weight));
-        Self {
-            samples,
-            epochs,
-            loss,
-            weight,
-        }
-    }
-
-    /// Whether any cell has a weight.
-    pub fn has_weights(&self) -> bool {
-        self.weight.iter().flatten().any(Option::is_some)
-    }
-}
-
-/// How many forget samples each step trained on: `(step, count)`. Under BalDRO-G this is the
-/// kept fraction of each micro-batch.
-pub fn samples_per_step(steps: &[StepPoint]) -> Vec<(usize, usize)> {
-    steps.iter().map(|p| (p.step, p.per_sample.len())).collect()
-}
-
 /// The reconnect delay after `failures` consecutive failed connections: 0.5 s doubling to 10 s.
 pub fn backoff_ms(failures: u32) -> u32 {
     500_u32.saturating_mul(1 << failures.min(5)).min(10_000)
@@ -217,6 +133,8 @@ pub fn backoff_ms(failures: u32) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use shared::live::Snapshot;
     use shared::run::{Method, RunSpec, RunSummary, Split};
@@ -258,6 +176,7 @@ mod tests {
             retain_loss: None,
             grad_norm: 1.0,
             per_sample: samples.iter().map(|s| *s as f64 + step as f64).collect(),
+            sample_epochs: Vec::new(),
             samples,
             weights,
             tokens_per_s: 100.0,
@@ -351,26 +270,6 @@ mod tests {
         }
         assert_eq!(live.log.len(), LOG_LINES);
         assert_eq!(live.log.last().map(String::as_str), Some("210"));
-    }
-
-    #[test]
-    fn the_grid_follows_each_forget_item_across_epochs() {
-        let mut steps = vec![
-            step(1, vec![3, 0], vec![0.7, 0.3]),
-            step(2, vec![0, 5], vec![0.4, 0.6]),
-            step(3, vec![3], vec![1.0]),
-        ];
-        steps[2].epoch = 1;
-        let grid = SampleGrid::new(&steps);
-        assert_eq!(grid.samples, [0, 3, 5]);
-        assert_eq!(grid.epochs, [0, 1]);
-        // Item 0 trained twice in epoch 0 (losses 1 and 2): the mean.
-        assert_eq!(grid.loss[0], [Some(1.5), None]);
-        assert_eq!(grid.loss[1], [Some(4.0), Some(6.0)]);
-        assert_eq!(grid.weight[1], [Some(0.7), Some(1.0)]);
-        assert!(grid.has_weights());
-        assert_eq!(samples_per_step(&steps), [(1, 2), (2, 2), (3, 1)]);
-        assert!(!SampleGrid::new(&[step(1, vec![0], vec![])]).has_weights());
     }
 
     #[test]

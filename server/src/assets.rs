@@ -37,10 +37,15 @@ struct Manifest {
     css: String,
 }
 
-/// Serves `<static>/pkg/`; found files are cached forever, misses are not cached.
+/// Serves `<static>/pkg/`, with the `.br` and `.gz` copies the build wrote for clients that
+/// accept them (brotli at its highest quality is too slow to do per response); found files are
+/// cached forever, misses are not cached.
 pub fn bundle_routes(static_dir: &Path) -> Router<AppState> {
+    let files = ServeDir::new(static_dir.join("pkg"))
+        .precompressed_br()
+        .precompressed_gzip();
     Router::new()
-        .fallback_service(ServeDir::new(static_dir.join("pkg")))
+        .fallback_service(files)
         .layer(middleware::map_response(cache_forever_if_found))
 }
 

@@ -133,6 +133,11 @@ pub struct DemoArgs {
     /// Peak learning rate (the model starts from random weights).
     #[arg(long, default_value_t = 3e-3)]
     pub lr: f64,
+    /// The unlearning learning rate the model recommends (recorded in its manifest; the
+    /// new-run form's presets use it). The spec's 1e-5 barely moves a model fine-tuned at
+    /// 3e-3; 1e-4 forgets (docs/results.md).
+    #[arg(long, default_value_t = crate::cli::demo::DEFAULT_UNLEARN_LR)]
+    pub unlearn_lr: f64,
     /// Forget splits that get a retain model and reference.
     #[arg(
         long,

@@ -74,6 +74,17 @@ pub fn objective_flags(spec: &RunSpec) -> (String, Vec<String>) {
     (spec.wrapper.as_str().to_string(), set)
 }
 
+/// The log line of a run evaluated without a retain reference: no forget quality, why, and
+/// what to do.
+fn no_retain_ref(why: Option<&str>) -> String {
+    let why = why.map(|w| format!(": {w}")).unwrap_or_default();
+    format!(
+        "no retain reference, so no forget quality{why}. Forget quality compares this run's \
+         truth ratios with a retain model's: set eval.retain_ref to a retain model's \
+         TOFU_EVAL.json under the server's --data-root"
+    )
+}
+
 impl EngineExecutor {
     fn source(&self, spec: &RunSpec) -> anyhow::Result<TofuSource> {
         Ok(match &spec.data.source {
@@ -180,6 +191,7 @@ impl Executor for EngineExecutor {
                     grad_norm: event.grad_norm,
                     per_sample: event.per_sample.clone(),
                     samples: event.samples.clone(),
+                    sample_epochs: event.sample_epochs.clone(),
                     weights: event.weights.clone(),
                     tokens_per_s: event.tokens_per_s,
                     elapsed_s: started.elapsed().as_secs_f64(),
@@ -205,16 +217,24 @@ impl Executor for EngineExecutor {
         let retain_ref = match (retain_ref, &source, &model) {
             (Some(path), _, _) => Some(path),
             (None, TofuSource::Dir(data), model) => {
-                let found = cli::demo::retain_ref_for(model, split.as_str(), data);
-                if let Some(path) = &found {
-                    (ctx.emit)(JobEvent::Log(format!(
-                        "forget quality against the demo model's retain reference {}",
-                        path.display()
-                    )));
+                match cli::demo::retain_ref_for(model, split.as_str(), data) {
+                    Ok(path) => {
+                        (ctx.emit)(JobEvent::Log(format!(
+                            "forget quality against the demo model's retain reference {}",
+                            path.display()
+                        )));
+                        Some(path)
+                    }
+                    Err(why) => {
+                        (ctx.emit)(JobEvent::Log(no_retain_ref(why.as_deref())));
+                        None
+                    }
                 }
-                found
             }
-            (None, TofuSource::Hub, _) => None,
+            (None, TofuSource::Hub, _) => {
+                (ctx.emit)(JobEvent::Log(no_retain_ref(None)));
+                None
+            }
         };
         let staging = ctx.dir.join("eval.partial");
         let eval_args = EvalArgs {

@@ -19,9 +19,11 @@ use shared::run::{RunSpec, RunState};
 use tokio::sync::{Notify, Semaphore};
 
 pub mod fake;
+pub mod run_log;
 
 use crate::db::{self, Db};
 use crate::live::LiveHub;
+use run_log::RunLog;
 
 /// What an executor reports while it works.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,6 +228,13 @@ impl Queue {
         {
             live.metrics(metrics.clone());
         }
+        let ending = match (state, &error) {
+            (RunState::Failed | RunState::Interrupted, Some(error)) => {
+                format!("{}: {error}", state.as_str())
+            }
+            _ => state.as_str().to_string(),
+        };
+        self.log_line(id, live.as_deref(), &ending);
         let stored = self.db.call_blocking(|conn| {
             db::finish_run(conn, id, state, error.as_deref(), &metrics)?;
             db::get_run(conn, id)
@@ -248,6 +257,17 @@ impl Queue {
         }
         self.hub.close(id);
         tracing::info!(run = id, state = state.as_str(), "run finished");
+    }
+
+    /// Appends `line` to run `id`'s log file and shows it to live viewers. A log that cannot
+    /// be written is reported, not fatal: the run's results matter more than its log.
+    fn log_line(&self, id: i64, live: Option<&crate::live::RunLive>, line: &str) {
+        if let Err(error) = RunLog::new(&run_dir(&self.data_dir, id)).append(line) {
+            tracing::warn!(run = id, %error, "writing the run's log");
+        }
+        if let Some(live) = live {
+            live.log(line.to_string());
+        }
     }
 
     fn try_run_job(
@@ -284,7 +304,7 @@ impl Queue {
                 live.step(point);
             }
             JobEvent::Eval(point) => live.eval(point),
-            JobEvent::Log(line) => live.log(line),
+            JobEvent::Log(line) => self.log_line(id, Some(&*live), &line),
         };
         let mut ctx = JobContext {
             id,

@@ -108,7 +108,7 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
     // The data dir's `models/` (the demo model, SmolLM2 from setup) is always offered.
     let mut model_roots = args.model_roots.clone();
     model_roots.push(args.data_dir.join("models"));
-    let registry = ModelRegistry::new(model_roots, true);
+    let mut registry = ModelRegistry::new(model_roots, true);
     // The default data: `--tofu-dir DIR`, `--tofu-dir hub` (locuslab/TOFU), or Lethe's generated
     // dataset in the data dir, written on first start.
     let tofu_dir = match &args.tofu_dir {
@@ -124,6 +124,7 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
             )
         }
     };
+    registry.default_data.clone_from(&tofu_dir);
     let mut data_roots = args.data_roots.clone();
     if let Some(tofu) = &tofu_dir {
         data_roots.push(tofu.clone());

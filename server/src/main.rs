@@ -77,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
                 questions: args.questions,
                 epochs: args.epochs,
                 lr: args.lr,
+                unlearn_lr: args.unlearn_lr,
                 splits: args.splits,
                 device: args.device,
                 tofu_dir: args.tofu_dir,

@@ -6,7 +6,16 @@
 use std::path::{Path, PathBuf};
 
 use engine::llama::load::{ModelSource, hf_hub_cache, inspect, resolve_in_cache};
-use shared::run::ModelEntry;
+use shared::run::{ModelEntry, Split};
+
+use crate::cli::demo::DemoManifest;
+
+fn source_kind_dir(source: &ModelSource) -> Option<&Path> {
+    match source {
+        ModelSource::Dir(dir) => Some(dir),
+        _ => None,
+    }
+}
 
 /// Where models are looked up.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +24,9 @@ pub struct ModelRegistry {
     pub roots: Vec<PathBuf>,
     /// The HF hub cache, when models from it are offered.
     pub hf_cache: Option<PathBuf>,
+    /// The server's default TOFU directory: a demo model built on it offers its retain
+    /// references and recommended learning rate for it.
+    pub default_data: Option<PathBuf>,
 }
 
 fn is_model_dir(path: &Path) -> bool {
@@ -31,6 +43,7 @@ impl ModelRegistry {
         Self {
             roots,
             hf_cache: if use_hf_cache { hf_hub_cache() } else { None },
+            default_data: None,
         }
     }
 
@@ -95,11 +108,22 @@ impl ModelRegistry {
                     ),
                     Err(error) => (format!("unreadable: {error}"), None),
                 };
+                let manifest = source_kind_dir(&source_kind).and_then(DemoManifest::read);
+                let retain_refs = match (&manifest, &self.default_data, &source_kind) {
+                    (Some(manifest), Some(data), ModelSource::Dir(dir)) => manifest
+                        .splits_for(dir, data)
+                        .iter()
+                        .filter_map(|s| Split::parse(s))
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 ModelEntry {
                     id,
                     family,
                     parameters,
                     source: source.to_string(),
+                    recommended_lr: manifest.map(|m| m.recommended_lr),
+                    retain_refs,
                 }
             })
             .collect()

@@ -33,6 +33,7 @@ async fn serve(fake: FakeExecutor) -> (SocketAddr, server::AppState, tempfile::T
         registry: server::models::ModelRegistry {
             roots: vec![models],
             hf_cache: None,
+            default_data: None,
         },
         auth: AuthMode::Off,
         concurrency: 1,
@@ -162,6 +163,57 @@ async fn a_viewer_sees_snapshot_then_every_step_in_order_then_the_close() {
     };
     assert_eq!(snapshot.run.summary.state, RunState::Succeeded);
     assert_eq!(snapshot.steps.len(), 10);
+    assert_eq!(
+        snapshot.log,
+        ["fake run of npo-forget01", "succeeded"],
+        "the log outlives the run"
+    );
+}
+
+/// A failed run's log ends with its cause, live and for a viewer who comes later; the file is
+/// one of the run's artifacts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_keeps_its_log_and_cause() {
+    let fake = FakeExecutor {
+        fail_at: Some(2),
+        ..FakeExecutor::default()
+    };
+    let (addr, state, _dir) = serve(fake).await;
+    let id = submit(&state).await;
+    let (events, _) = drain(connect(addr, id).await).await;
+    assert_eq!(final_state(&events), RunState::Failed);
+    let live_lines: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::Log { line, .. } => Some(line.as_str()),
+            ServerEvent::Snapshot { snapshot, .. } => snapshot.log.last().map(String::as_str),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        live_lines.last(),
+        Some(&"failed: injected failure at step 2")
+    );
+    let (events, _) = drain(connect(addr, id).await).await;
+    let ServerEvent::Snapshot { snapshot, .. } = &events[0] else {
+        panic!("{:?}", events[0])
+    };
+    assert_eq!(
+        snapshot.log,
+        [
+            "fake run of npo-forget01",
+            "failed: injected failure at step 2"
+        ]
+    );
+    assert!(
+        snapshot
+            .run
+            .artifacts
+            .iter()
+            .any(|a| a == shared::paths::ARTIFACT_LOG),
+        "{:?}",
+        snapshot.run.artifacts
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

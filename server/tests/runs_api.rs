@@ -46,6 +46,7 @@ async fn server_with(auth: AuthMode, fake: FakeExecutor) -> Server {
         registry: server::models::ModelRegistry {
             roots: vec![models],
             hf_cache: None,
+            default_data: None,
         },
         auth,
         concurrency: 1,

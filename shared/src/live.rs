@@ -13,7 +13,7 @@ pub struct StepPoint {
     pub step: usize,
     /// Steps in the run.
     pub total_steps: usize,
-    /// Epoch (0-based).
+    /// Data epoch (0-based) of the step's last micro-batch.
     pub epoch: usize,
     /// Learning rate used.
     pub lr: f64,
@@ -30,6 +30,11 @@ pub struct StepPoint {
     /// The forget item index of each `per_sample` entry (empty in logs from before it existed).
     #[serde(default)]
     pub samples: Vec<usize>,
+    /// The data epoch (0-based pass over the forget set) each `per_sample` entry was drawn in;
+    /// a step can straddle two (HF counts epochs in optimizer steps). Empty in logs from before
+    /// it existed: then every entry counts as drawn in `epoch`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sample_epochs: Vec<usize>,
     /// BalDRO-DV weight of each `per_sample` entry within its micro-batch; empty without DV.
     pub weights: Vec<f64>,
     /// Policy tokens per second.

@@ -35,6 +35,8 @@ pub const ARTIFACT_EVAL_SUMMARY: &str = "eval/TOFU_SUMMARY.json";
 /// Run artifact: the retain model's `TOFU_EVAL.json` that forget quality was computed against,
 /// copied into the run so its KS picture survives the reference file.
 pub const ARTIFACT_RETAIN_REF: &str = "eval/RETAIN_REF_EVAL.json";
+/// Run artifact: the run's log, one line per message, ending with how the run ended.
+pub const ARTIFACT_LOG: &str = "log.txt";
 
 /// `/api/runs/{id}`: one run; its `/steps`, `/steps.csv`, `/live`, `/cancel` and
 /// `/artifacts/{path}` hang below it.

@@ -173,6 +173,34 @@ impl Browser {
         Ok(self.client.find_all(Locator::Css(css)).await?.len())
     }
 
+    /// How each element matching `css` is painted: its box, and whether a click at its centre
+    /// lands on it. The DOM can hold an element the browser never draws (an HTML `<a>` inside
+    /// an SVG hides everything in it): such an element has an empty box, and the point at its
+    /// centre belongs to something else. An element under an identical twin (two runs with the
+    /// same metrics draw two dots in one place) counts as hit when the twin is.
+    pub async fn painted(&self, css: &str) -> anyhow::Result<Vec<Painted>> {
+        let found = self
+            .client
+            .execute(
+                r"const sel = arguments[0];
+                  return [...document.querySelectorAll(sel)].map(e => {
+                    e.scrollIntoView({block: 'center'});
+                    const r = e.getBoundingClientRect();
+                    const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                    const twin = hit && hit !== e && hit.matches(sel) && (() => {
+                      const h = hit.getBoundingClientRect();
+                      return h.x === r.x && h.y === r.y && h.width === r.width && h.height === r.height;
+                    })();
+                    return {width: r.width, height: r.height, hit: hit === e || Boolean(twin),
+                            namespace: e.parentElement ? e.parentElement.namespaceURI : null};
+                  });",
+                vec![serde_json::Value::from(css)],
+            )
+            .await
+            .with_context(|| format!("measuring `{css}`"))?;
+        serde_json::from_value(found).with_context(|| format!("reading the boxes of `{css}`"))
+    }
+
     /// Waits until the page's path (with its query) satisfies `accept`, and returns it.
     pub async fn wait_for_path(&self, accept: impl Fn(&str) -> bool) -> anyhow::Result<String> {
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -219,6 +247,26 @@ impl Browser {
     /// Ends the WebDriver session (closes Chromium).
     pub async fn close(self) -> anyhow::Result<()> {
         self.client.close().await.context("closing the browser")
+    }
+}
+
+/// One element as the browser painted it ([`Browser::painted`]).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct Painted {
+    /// Box width in CSS pixels.
+    pub width: f64,
+    /// Box height in CSS pixels.
+    pub height: f64,
+    /// Whether `elementFromPoint` at the box's centre returns the element (or its twin).
+    pub hit: bool,
+    /// The namespace of its parent element (SVG's or HTML's).
+    pub namespace: Option<String>,
+}
+
+impl Painted {
+    /// Drawn with a non-empty box, and on top at its centre.
+    pub fn visible(&self) -> bool {
+        self.width > 0.0 && self.height > 0.0 && self.hit
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod http;
+pub mod pages;
 pub mod server;
 
 use std::path::PathBuf;

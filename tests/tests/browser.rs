@@ -192,6 +192,16 @@ async fn built_bundle_is_served_compressed_and_cached() -> anyhow::Result<()> {
         .await?;
         assert_eq!(compressed.status, 200);
         assert_eq!(compressed.header("content-encoding"), Some(encoding));
+        // The build's precompressed copy, not a per-response compression.
+        let suffix = if encoding == "br" { "br" } else { "gz" };
+        let file = lethe_e2e::repo_root()
+            .join("public")
+            .join(format!("{}.{suffix}", wasm_path.trim_start_matches('/')));
+        assert!(
+            compressed.body == std::fs::read(&file)?,
+            "{encoding}: the response is not {}",
+            file.display()
+        );
         assert!(
             compressed.body.len() < plain.body.len(),
             "{encoding}: {} bytes vs {} raw",

@@ -5,65 +5,14 @@
 //! the last test trains the tiny Llama fixture with the real engine.
 #![expect(clippy::unwrap_used, reason = "test setup")]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lethe_e2e::browser::Browser;
 use lethe_e2e::http;
+use lethe_e2e::pages::{error, fake_server, field, finished, models_dir, open_form};
 use lethe_e2e::server::{LetheServer, lethe_binary};
-use shared::run::{Created, RunDetail, RunState};
-
-fn models_dir() -> tempfile::TempDir {
-    let models = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(models.path().join("tiny")).unwrap();
-    std::fs::write(models.path().join("tiny/config.json"), "{}").unwrap();
-    models
-}
-
-async fn fake_server(models: &Path, extra: &[&str]) -> anyhow::Result<LetheServer> {
-    let mut args: Vec<&std::ffi::OsStr> = vec![
-        "--fake-executor".as_ref(),
-        "--model-root".as_ref(),
-        models.as_os_str(),
-    ];
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
-    LetheServer::start_with(&args).await
-}
-
-/// Polls `GET /api/runs/{id}` until the run is in a terminal state.
-async fn finished(server: &LetheServer, id: i64, token: Option<&str>) -> anyhow::Result<RunDetail> {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let headers: Vec<(&str, &str)> = auth
-        .as_deref()
-        .map(|a| vec![("Authorization", a)])
-        .unwrap_or_default();
-    for _ in 0..600 {
-        let response = http::get(server.authority(), &format!("/api/runs/{id}"), &headers).await?;
-        let run: RunDetail = serde_json::from_slice(&response.body)?;
-        if run.summary.state.is_terminal() {
-            return Ok(run);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("run {id} did not finish within a minute")
-}
-
-/// Opens the new-run form and waits until the registry's `model` is offered.
-async fn open_form(browser: &Browser, server: &LetheServer, model: &str) -> anyhow::Result<()> {
-    browser.open(&server.base_url, "/runs/new").await?;
-    browser
-        .wait_for_text(&field("model"), |t| t.contains(model))
-        .await?;
-    Ok(())
-}
-
-fn field(name: &str) -> String {
-    format!(r#"[data-testid="field-{name}"]"#)
-}
-
-fn error(name: &str) -> String {
-    format!(r#"[data-testid="error-{name}"]"#)
-}
+use shared::run::{Created, RunState};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_from_the_form_goes_live_to_its_result_and_share_page() -> anyhow::Result<()> {
@@ -164,7 +113,20 @@ async fn a_run_from_the_form_goes_live_to_its_result_and_share_page() -> anyhow:
         legend.contains("this run (20 items)") && legend.contains("retain reference (20 items)"),
         "{legend}"
     );
-    browser.find("[data-testid=chart-loss] polyline").await?;
+    // Total and forget share an axis; the retain term (half the fake's loss) has its own.
+    assert_eq!(browser.count("[data-testid=chart-loss] polyline").await?, 2);
+    browser
+        .find("[data-testid=chart-retain-loss] polyline")
+        .await?;
+    let grid_note = browser
+        .find("[data-testid=per-sample-note]")
+        .await?
+        .text()
+        .await?;
+    assert!(
+        grid_note.contains("20 optimizer steps drew 80 samples of 4 forget items, 20 passes"),
+        "{grid_note}"
+    );
     assert_eq!(
         browser.count("[data-testid=chart-per-sample] rect").await?,
         4 * 20,
@@ -177,14 +139,10 @@ async fn a_run_from_the_form_goes_live_to_its_result_and_share_page() -> anyhow:
     browser
         .wait_for_text("[data-testid=rouge-count]", |t| t == "1 of 1 generation")
         .await?;
-    assert!(
-        browser
-            .find("[data-testid=log-tail]")
-            .await?
-            .text()
-            .await?
-            .contains("fake run of")
-    );
+    let log = browser
+        .wait_for_text("[data-testid=log-tail]", |t| t.ends_with("succeeded"))
+        .await?;
+    assert!(log.contains("fake run of"), "{log}");
     let eval = browser.find("[data-testid=download-eval]").await?;
     assert_eq!(
         eval.attr("href").await?.as_deref(),
@@ -304,124 +262,6 @@ async fn a_shared_result_opens_without_a_token_on_a_team_server() -> anyhow::Res
         .wait_for_text("[data-testid=connection]", |t| t == "Finished")
         .await?;
     browser.find("[data-testid=share-link]").await?;
-    browser.close().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sweep_builder_counts_its_grid_and_the_compare_page_lays_runs_out() -> anyhow::Result<()>
-{
-    let models = models_dir();
-    let server = fake_server(models.path(), &[]).await?;
-    let browser = Browser::start().await?;
-    open_form(&browser, &server, "tiny").await?;
-    browser.click("[data-testid=preset-seed-study]").await?;
-    browser
-        .wait_for_text("[data-testid=sweep-count]", |t| {
-            t == "This grid makes 27 runs."
-        })
-        .await?;
-    for unchecked in [
-        "sweep-split-forget05",
-        "sweep-split-forget10",
-        "sweep-method-wga",
-        "sweep-method-tnpo",
-        "sweep-wrapper-g",
-    ] {
-        browser.click(&format!("[data-testid={unchecked}]")).await?;
-    }
-    browser
-        .wait_for_text("[data-testid=sweep-count]", |t| {
-            t == "This grid makes 2 runs."
-        })
-        .await?;
-    browser.fill("[data-testid=sweep-lrs]", "1e-5, x").await?;
-    browser
-        .wait_for_text(&error("grid.lrs"), |t| t.contains("`x` is not a number"))
-        .await?;
-    browser
-        .fill("[data-testid=sweep-lrs]", "1e-5, 4e-5")
-        .await?;
-    browser
-        .wait_for_text("[data-testid=submit-run]", |t| t == "Start sweep (4 runs)")
-        .await?;
-    browser.screenshot("new-sweep").await?;
-    let (scroll, viewport) = browser.phone_widths().await?;
-    assert!(
-        scroll <= viewport,
-        "the form scrolls sideways on a phone: {scroll} > {viewport}"
-    );
-    browser.screenshot("new-sweep-phone").await?;
-    browser.client.set_window_size(1280, 800).await?;
-    browser.click("[data-testid=submit-run]").await?;
-    let path = browser
-        .wait_for_path(|p| p.starts_with("/compare?runs="))
-        .await?;
-    let ids: Vec<i64> = path
-        .trim_start_matches("/compare?runs=")
-        .replace("%2C", ",")
-        .split(',')
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    assert_eq!(ids.len(), 4, "{path}");
-    for id in &ids {
-        assert_eq!(
-            finished(&server, *id, None).await?.summary.state,
-            RunState::Succeeded
-        );
-    }
-    browser.client.refresh().await?;
-    let table = browser
-        .find("[data-testid=compare-table]")
-        .await?
-        .text()
-        .await?;
-    assert!(
-        table.contains("BalDRO-DV + NPO") && table.contains("tiny"),
-        "{table}"
-    );
-    // Plain and DV rows, two learning rates each: FQ 0.010 and 0.040.
-    let first = browser
-        .wait_for_text(&format!("[data-testid=compare-cell-{}]", ids[0]), |t| {
-            t.contains("0.010")
-        })
-        .await?;
-    assert!(first.contains("0.500"), "MU of the fake: {first}");
-    assert_eq!(
-        browser
-            .count("[data-testid=compare-scatter] circle")
-            .await?,
-        4
-    );
-    browser.screenshot("compare").await?;
-
-    // Unpicking a run rewrites the shareable address.
-    browser
-        .click(&format!("[data-testid=pick-run-{}]", ids[0]))
-        .await?;
-    let rest: Vec<String> = ids[1..].iter().map(i64::to_string).collect();
-    let expected = format!("/compare?runs={}", rest.join("%2C"));
-    let plain = format!("/compare?runs={}", rest.join(","));
-    browser
-        .wait_for_path(|p| p == expected || p == plain)
-        .await?;
-    browser
-        .wait_for_text("[data-testid=compare-table]", |t| {
-            !t.contains(&format!("#{} ", ids[0]))
-        })
-        .await?;
-
-    // The runs list filters from its address: the sweep's tag, then a state none has.
-    browser.open(&server.base_url, "/?tag=seed-study").await?;
-    browser
-        .wait_for_text("[data-testid=page-range]", |t| t == "1–4 of 4")
-        .await?;
-    browser
-        .select("[data-testid=filter-state]", "failed")
-        .await?;
-    browser.find("[data-testid=runs-empty]").await?;
-    browser
-        .wait_for_path(|p| p == "/?state=failed&tag=seed-study")
-        .await?;
     browser.close().await
 }
 

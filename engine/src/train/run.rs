@@ -90,6 +90,10 @@ pub struct StepEvent {
     pub per_sample: Vec<f64>,
     /// The forget item (fine-tuning: training row) of each `per_sample` entry.
     pub samples: Vec<usize>,
+    /// The data epoch (0-based pass over the anchor set) each `per_sample` entry was drawn in.
+    /// A step's micro-batches can straddle two passes: HF counts epochs in optimizer steps, and
+    /// when `grad_accum` does not divide an epoch's micro-batches, steps run across its end.
+    pub sample_epochs: Vec<usize>,
     /// BalDRO-DV weight of each `per_sample` entry within its micro-batch (the sum of its
     /// units' weights); empty without DV.
     pub weights: Vec<f64>,
@@ -210,6 +214,7 @@ fn drive(
     let mut sums = (0.0, 0.0, 0.0, 0_usize, false);
     let mut tokens = 0_usize;
     let (mut per_sample, mut samples, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sample_epochs = Vec::new();
     let mut started = Instant::now();
     let mut epoch = 0_u64;
     #[expect(clippy::cast_precision_loss, reason = "GA is small")]
@@ -254,6 +259,8 @@ fn drive(
                 sums.4 = true;
             }
             sums.3 += 1;
+            let data_epoch = usize::try_from(epoch).unwrap_or(usize::MAX);
+            sample_epochs.extend(std::iter::repeat_n(data_epoch, output.per_sample.len()));
             per_sample.extend(output.per_sample);
             samples.extend(output.samples);
             weights.extend(output.weights);
@@ -286,6 +293,7 @@ fn drive(
                     grad_norm: report.grad_norm,
                     per_sample: std::mem::take(&mut per_sample),
                     samples: std::mem::take(&mut samples),
+                    sample_epochs: std::mem::take(&mut sample_epochs),
                     weights: std::mem::take(&mut weights),
                     tokens_per_s: tokens_f / started.elapsed().as_secs_f64().max(1e-9),
                 });

@@ -250,15 +250,20 @@ pub fn ScatterChart(
         let x = Scale::log10(x0, x1.max(1.0), LEFT, WIDTH - RIGHT);
         // Model utility lives in [0, 1]; a fixed axis keeps pictures comparable between pages.
         let y = Scale::linear(y0.min(0.0), y1.max(1.0), HEIGHT - BOTTOM, TOP);
+        // The link must be SVG's `<a>`, not HTML's: an HTML element inside an SVG is not
+        // rendered, and neither is anything in it. The view macro names an `<a>` by its
+        // parent, so the `<g>` around it (in the same macro) makes it SVG's.
         let dots = points
             .iter()
             .map(|p| {
                 view! {
-                    <a href=p.href.clone()>
-                        <circle cx=x.px(p.x) cy=y.px(p.y) r=5.0 class="dot" tabindex="0">
-                            <title>{p.label.clone()}</title>
-                        </circle>
-                    </a>
+                    <g class="point">
+                        <a href=p.href.clone()>
+                            <circle cx=x.px(p.x) cy=y.px(p.y) r=5.0 class="dot">
+                                <title>{p.label.clone()}</title>
+                            </circle>
+                        </a>
+                    </g>
                 }
             })
             .collect_view();
@@ -305,7 +310,7 @@ pub fn Heatmap(
                 let (x, y) = (LEFT + cell_w * c as f64, TOP + cell_h * r as f64);
                 Some(view! {
                     <rect x=x y=y width=cell_w height=cell_h class=class fill-opacity=chart::shade(value, lo, hi)>
-                        <title>{format!("{} · {column_label} {}: {}", rows[r], columns[c], crate::format::metric(Some(value)))}</title>
+                        <title>{format!("{} · {} {}: {}", rows[r], column_label.split_whitespace().next().unwrap_or_default(), columns[c], crate::format::metric(Some(value)))}</title>
                     </rect>
                 })
             })

@@ -145,7 +145,21 @@ fn EvalResult(view: EvalView, reference: Vec<f64>, retain_ref: Option<String>) -
         }
     });
     let rouge = view.rouge.clone();
+    // Forget quality is the study's headline: its absence is said, with what to do.
+    let missing_fq = fq.is_none().then(|| {
+        view! {
+            <div class="notice" role="note" data-testid="no-retain-ref">
+                <strong>"No forget quality: this run had no retain reference."</strong>
+                " Forget quality is a KS test of this run's truth ratios against a retain model's (a model trained without the forget set, TOFU step 1). "
+                "Set " <em>"Retain reference"</em> " (" <code>"eval.retain_ref"</code> ") to that model's "
+                <code>"TOFU_EVAL.json"</code> " under one of the server's " <code>"--data-root"</code> " directories, "
+                "or run the " <code>"demo"</code> " model on the data it was built on (" <code>"lethe demo build"</code>
+                " makes its retain references). The log below says why this run had none."
+            </div>
+        }
+    });
     view! {
+        {missing_fq}
         <table class="metrics" data-testid="metrics-table">
             <tbody>
                 <tr data-testid="metric-forget_quality">

@@ -15,7 +15,8 @@ use crate::chart;
 use crate::components::charts::{Heatmap, LineChart, Series};
 use crate::components::result_view::ResultView;
 use crate::format;
-use crate::live::{LiveState, SampleGrid, samples_per_step};
+use crate::live::LiveState;
+use crate::sample_grid::{SampleGrid, samples_per_step};
 
 fn series(name: &str, steps: &[StepPoint], value: impl Fn(&StepPoint) -> Option<f64>) -> Series {
     #[expect(clippy::cast_precision_loss, reason = "step numbers")]
@@ -154,6 +155,9 @@ fn ProgressPanel(live: RwSignal<LiveState>, owner: bool) -> impl IntoView {
     }
 }
 
+/// The per-sample grids' column axis.
+const PASS: &str = "pass over the forget set (data epoch)";
+
 /// Loss, lr, grad norm and throughput over steps, and the per-sample dynamics.
 #[component]
 fn TrainingCharts(steps: Memo<Vec<StepPoint>>, wrapper: Memo<String>) -> impl IntoView {
@@ -164,10 +168,17 @@ fn TrainingCharts(steps: Memo<Vec<StepPoint>>, wrapper: Memo<String>) -> impl In
             let wrapper = wrapper.get();
             let grid = SampleGrid::new(&steps);
             let samples: Vec<String> = grid.samples.iter().map(|s| format!("item {s}")).collect();
-            let epochs: Vec<String> = grid.epochs.iter().map(ToString::to_string).collect();
+            let epochs = grid.column_labels();
             let weights = grid.has_weights().then(|| view! {
                 <Heatmap title="BalDRO-DV weight of each forget item (within its micro-batch)".to_string()
-                    rows=samples.clone() columns=epochs.clone() column_label="epoch" cells=grid.weight.clone() class="cell-weight" test_id="chart-weights"/>
+                    rows=samples.clone() columns=epochs.clone() column_label=PASS cells=grid.weight.clone() class="cell-weight" test_id="chart-weights"/>
+            });
+            let has_retain = steps.iter().any(|p| p.retain_loss.is_some());
+            // The retain term is often two orders of magnitude below the forget term: on one
+            // axis it would hide the forget curve's shape, so it gets its own chart.
+            let retain = has_retain.then(|| view! {
+                <LineChart title="Retain loss".to_string() x_label="step".to_string() test_id="chart-retain-loss"
+                    series=vec![series("retain", &steps, |p| p.retain_loss)]/>
             });
             let selection = (wrapper == "g").then(|| {
                 #[expect(clippy::cast_precision_loss, reason = "counts")]
@@ -179,12 +190,12 @@ fn TrainingCharts(steps: Memo<Vec<StepPoint>>, wrapper: Memo<String>) -> impl In
             });
             view! {
                 <div class="charts">
-                    <LineChart title="Loss".to_string() x_label="step".to_string() test_id="chart-loss"
+                    <LineChart title="Loss: total and forget term".to_string() x_label="step".to_string() test_id="chart-loss"
                         series=vec![
                             series("total", &steps, |p| Some(p.loss)),
                             series("forget", &steps, |p| Some(p.forget_loss)),
-                            series("retain", &steps, |p| p.retain_loss),
                         ]/>
+                    {retain}
                     <LineChart title="Learning rate".to_string() x_label="step".to_string() test_id="chart-lr"
                         series=vec![series("lr", &steps, |p| Some(p.lr))]/>
                     <LineChart title="Gradient norm (before clipping)".to_string() x_label="step".to_string() test_id="chart-grad-norm"
@@ -193,9 +204,10 @@ fn TrainingCharts(steps: Memo<Vec<StepPoint>>, wrapper: Memo<String>) -> impl In
                         series=vec![series("tokens/s", &steps, |p| Some(p.tokens_per_s))]/>
                 </div>
                 <h2>"Per-sample forgetting"</h2>
-                <p class="muted">"Each row is one forget item; each column an epoch. Dark cells are items the objective still finds hard to forget."</p>
+                <p class="muted">"Each row is one forget item. Dark cells are items the objective still finds hard to forget."</p>
+                <p class="muted" data-testid="per-sample-note">{grid.note()}</p>
                 <div class="charts">
-                    <Heatmap title="Forget loss of each item".to_string() rows=samples columns=epochs column_label="epoch" cells=grid.loss class="cell-loss" test_id="chart-per-sample"/>
+                    <Heatmap title="Forget loss of each item".to_string() rows=samples columns=epochs column_label=PASS cells=grid.loss class="cell-loss" test_id="chart-per-sample"/>
                     {weights}
                     {selection}
                 </div>
@@ -204,13 +216,16 @@ fn TrainingCharts(steps: Memo<Vec<StepPoint>>, wrapper: Memo<String>) -> impl In
     }
 }
 
-/// The last log lines.
+/// The last log lines (kept with the run, so a finished or failed run shows its own, ending with
+/// how it ended); a muted line while there are none.
 #[component]
 fn LogTail(live: RwSignal<LiveState>) -> impl IntoView {
+    let empty = Memo::new(move |_| live.with(|l| l.log.is_empty()));
     view! {
         <details class="log" open=true>
             <summary>"Log"</summary>
-            <pre data-testid="log-tail">{move || live.with(|l| l.log.join("\n"))}</pre>
+            <p class="muted" data-testid="log-empty" hidden=move || !empty.get()>"No log lines yet."</p>
+            <pre data-testid="log-tail" hidden=move || empty.get()>{move || live.with(|l| l.log.join("\n"))}</pre>
         </details>
     }
 }

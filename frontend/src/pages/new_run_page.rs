@@ -2,12 +2,13 @@
 //! input; `shared`'s validation runs as the user types, the server's 422 field errors appear
 //! next to the same fields, and the sweep builder shows how many runs its grid makes.
 
+mod fields;
+mod sweep_builder;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use shared::error::FieldError;
 use shared::paths;
 use shared::run::{
     DataSource, Direction, Dtype, Method, ModelEntry, PromptFormat, RetainLoss, RunSpec, Split,
@@ -16,301 +17,14 @@ use shared::run::{
 
 use crate::api::client;
 use crate::api::error::FetchError;
-use crate::form::{self, Preset, SweepForm, WRAPPER_KINDS};
+use crate::form::Preset;
+use crate::model_choice;
 
-/// The form's shared state, handed to every field.
-#[derive(Clone, Copy)]
-struct Form {
-    spec: RwSignal<RunSpec>,
-    /// Text that did not parse, by field path.
-    unparsed: RwSignal<BTreeMap<String, String>>,
-    /// The server's last 422, cleared on the next edit.
-    server: RwSignal<Vec<FieldError>>,
-    sweep: RwSignal<Option<SweepForm>>,
-    /// Every current problem, computed once per change: every field's message, the submit
-    /// button and the problem count read it (a sweep validates each of its runs).
-    problems: Memo<Vec<FieldError>>,
-}
-
-impl Form {
-    /// An empty form on `spec`.
-    fn new(spec: RunSpec) -> Self {
-        let spec = RwSignal::new(spec);
-        let unparsed = RwSignal::new(BTreeMap::<String, String>::new());
-        let server = RwSignal::new(Vec::<FieldError>::new());
-        let sweep = RwSignal::new(None::<SweepForm>);
-        // Parse errors, then `shared` validation, then the server's.
-        let problems = Memo::new(move |_| {
-            let mut errors: Vec<FieldError> = unparsed.with(|u| {
-                u.iter()
-                    .map(|(field, message)| FieldError {
-                        field: field.clone(),
-                        message: message.clone(),
-                    })
-                    .collect()
-            });
-            spec.with(|spec| match sweep.get() {
-                Some(sweep) => match sweep.to_spec(spec) {
-                    Ok(sweep) => errors.extend(sweep.validate()),
-                    Err(list_errors) => errors.extend(list_errors),
-                },
-                None => errors.extend(spec.validate()),
-            });
-            errors.extend(server.get());
-            errors
-        });
-        Self {
-            spec,
-            unparsed,
-            server,
-            sweep,
-            problems,
-        }
-    }
-
-    fn edit(&self, change: impl FnOnce(&mut RunSpec)) {
-        self.spec.update(change);
-        self.server.set(Vec::new());
-    }
-}
-
-/// The messages under one field.
-#[component]
-fn FieldMessages(form: Form, field: String) -> impl IntoView {
-    let test_id = format!("error-{field}");
-    let messages = Memo::new(move |_| {
-        form.problems
-            .with(|errors| form::messages_for(errors, &field).join("; "))
-    });
-    view! {
-        <p class="field-error" role="alert" data-testid=test_id hidden=move || messages.with(String::is_empty)>
-            {messages}
-        </p>
-    }
-}
-
-type Getter<T> = Arc<dyn Fn(&RunSpec) -> T + Send + Sync>;
-type Setter<T> = Arc<dyn Fn(&mut RunSpec, T) + Send + Sync>;
-type StrSetter = Arc<dyn Fn(&mut RunSpec, &str) + Send + Sync>;
-
-/// A text input that parses into one spec field: the typed text stays while it does not parse,
-/// and its message shows under the field. One non-generic body for every such field keeps the
-/// wasm bundle small.
-/// How one kind of text input reads and writes its value.
-struct Kind<T> {
-    /// The `inputmode` phones pick a keyboard by.
-    inputmode: &'static str,
-    parse: fn(&str) -> Result<T, String>,
-    show: fn(&T) -> String,
-}
-
-/// A number (`1e-5`).
-const NUMBER: Kind<f64> = Kind {
-    inputmode: "decimal",
-    parse: form::parse_number,
-    show: show_number,
+use fields::{
+    COUNT, FieldMessages, Form, NUMBER, TEXT, input, model_label, optional, options, retain_name,
+    select_field,
 };
-/// A whole number.
-const COUNT: Kind<u64> = Kind {
-    inputmode: "numeric",
-    parse: form::parse_count,
-    show: show_count,
-};
-/// Free text (optional fields map empty text to `None`).
-const TEXT: Kind<String> = Kind {
-    inputmode: "text",
-    parse: parse_text,
-    show: String::clone,
-};
-
-fn show_number(value: &f64) -> String {
-    form::show_number(*value)
-}
-
-fn show_count(value: &u64) -> String {
-    value.to_string()
-}
-
-#[expect(
-    clippy::unnecessary_wraps,
-    reason = "the shape every Kind's parser has"
-)]
-fn parse_text(text: &str) -> Result<String, String> {
-    Ok(text.to_string())
-}
-
-/// A text input bound to one spec field.
-fn input<T: 'static>(
-    form: Form,
-    kind: Kind<T>,
-    label: &'static str,
-    field: impl Into<String>,
-    help: &'static str,
-    get: impl Fn(&RunSpec) -> T + Send + Sync + 'static,
-    set: impl Fn(&mut RunSpec, T) + Send + Sync + 'static,
-) -> AnyView {
-    parsed_input(
-        form,
-        kind,
-        label,
-        field.into(),
-        help,
-        Arc::new(get),
-        Arc::new(set),
-    )
-}
-
-/// The one body of every text input: the typed text stays while it does not parse (its
-/// message shows under the field), and one non-generic view keeps the wasm bundle small.
-fn parsed_input<T: 'static>(
-    form: Form,
-    kind: Kind<T>,
-    label: &'static str,
-    key: String,
-    help: &'static str,
-    get: Getter<T>,
-    set: Setter<T>,
-) -> AnyView {
-    let Kind {
-        inputmode,
-        parse,
-        show,
-    } = kind;
-    let id = format!("field-{key}");
-    let input_key = key.clone();
-    let effect_key = key.clone();
-    // The typed text is the input's own state: re-rendering it from the spec would turn
-    // `0.000` into `0` mid-typing. It follows the spec only when the spec's value changes to
-    // something the text does not already say (a preset, a method change).
-    let text = RwSignal::new(form.spec.with_untracked(|s| show(&get(s))));
-    let spec_value = {
-        let get = Arc::clone(&get);
-        move || form.spec.with(|s| show(&get(s)))
-    };
-    Effect::new(move |previous: Option<String>| {
-        let shown = spec_value();
-        let typed = text.with_untracked(|t| parse(t).ok().map(|v| show(&v)));
-        if previous.is_some_and(|p| p != shown) && typed.as_ref() != Some(&shown) {
-            text.set(shown.clone());
-            form.unparsed.update(|u| {
-                u.remove(&effect_key);
-            });
-        }
-        shown
-    });
-    view! {
-        <div class="field">
-            <label for=id.clone()>{label}</label>
-            <input
-                id=id.clone()
-                data-testid=id
-                type="text"
-                inputmode=inputmode
-                title=help
-                prop:value=move || text.get()
-                on:input=move |ev| {
-                    let typed = event_target_value(&ev);
-                    let parsed = parse(&typed);
-                    text.set(typed);
-                    match parsed {
-                        Ok(value) => {
-                            form.unparsed.update(|u| { u.remove(&input_key); });
-                            form.edit(|s| set(s, value));
-                        }
-                        Err(message) => {
-                            form.unparsed.update(|u| { u.insert(input_key.clone(), message); });
-                        }
-                    }
-                }
-            />
-            <small class="muted">{help}</small>
-            <FieldMessages form=form field=key/>
-        </div>
-    }
-    .into_any()
-}
-
-/// A `<select>` over `options` (`(wire value, label)`) bound to one spec field.
-fn select_field(
-    form: Form,
-    label: &'static str,
-    field: impl Into<String>,
-    options: Vec<(String, String)>,
-    get: impl Fn(&RunSpec) -> String + Send + Sync + 'static,
-    set: impl Fn(&mut RunSpec, &str) + Send + Sync + 'static,
-) -> AnyView {
-    select_input(
-        form,
-        label,
-        field.into(),
-        options,
-        Arc::new(get),
-        Arc::new(set),
-    )
-}
-
-fn select_input(
-    form: Form,
-    label: &'static str,
-    field: String,
-    options: Vec<(String, String)>,
-    get: Getter<String>,
-    set: StrSetter,
-) -> AnyView {
-    let id = format!("field-{field}");
-    let options = options
-        .into_iter()
-        .map(|(value, text)| view! { <option value=value>{text}</option> })
-        .collect_view();
-    view! {
-        <div class="field">
-            <label for=id.clone()>{label}</label>
-            <select
-                id=id.clone()
-                data-testid=id
-                prop:value=move || form.spec.with(|s| get(s))
-                on:change=move |ev| {
-                    let value = event_target_value(&ev);
-                    form.edit(|s| set(s, &value));
-                }
-            >
-                {options}
-            </select>
-            <FieldMessages form=form field=field/>
-        </div>
-    }
-    .into_any()
-}
-
-fn optional(text: String) -> Option<String> {
-    (!text.trim().is_empty()).then_some(text)
-}
-
-fn options<T: Copy>(
-    values: &[T],
-    wire: impl Fn(T) -> String,
-    text: impl Fn(T) -> String,
-) -> Vec<(String, String)> {
-    values.iter().map(|v| (wire(*v), text(*v))).collect()
-}
-
-fn retain_name(retain: Option<RetainLoss>) -> &'static str {
-    match retain {
-        None => "default",
-        Some(RetainLoss::None) => "none",
-        Some(RetainLoss::Nll) => "nll",
-        Some(RetainLoss::SummedNll) => "summed_nll",
-        Some(RetainLoss::Kl) => "kl",
-    }
-}
-
-fn model_label(model: &ModelEntry) -> String {
-    let size = model
-        .parameters
-        .map(|p| format!(", {:.1}M parameters", p as f64 / 1e6))
-        .unwrap_or_default();
-    format!("{} ({}{size})", model.id, model.family)
-}
+use sweep_builder::SweepBuilder;
 
 /// The new-run form.
 #[component]
@@ -318,15 +32,20 @@ pub fn NewRunPage() -> impl IntoView {
     let form = Form::new(RunSpec::new("", Method::Npo));
     let models = LocalResource::new(client::list_models);
     let model_list = RwSignal::new(Vec::<ModelEntry>::new());
+    // A fresh form starts on the model that brings its own retain reference (the embedded
+    // default's `demo`), at the learning rate it recommends.
     Effect::new(move |_| {
         if let Some(Ok(list)) = models.get() {
+            model_list.set(list.clone());
             if form.spec.with_untracked(|s| s.model.is_empty())
-                && let Some(first) = list.first()
+                && let Some(chosen) = model_choice::default_model(&list)
             {
-                let id = first.id.clone();
-                form.spec.update(|s| s.model = id);
+                let (id, lr) = (chosen.id.clone(), model_choice::lr_for(&list, &chosen.id));
+                form.spec.update(|s| {
+                    s.model = id;
+                    s.trainer.lr = lr;
+                });
             }
-            model_list.set(list);
         }
     });
     let method = Memo::new(move |_| form.spec.with(|s| s.objective.method));
@@ -336,7 +55,12 @@ pub fn NewRunPage() -> impl IntoView {
 
     let apply_preset = move |preset: Preset| {
         let model = form.spec.with_untracked(|s| s.model.clone());
-        let (spec, sweep) = preset.apply(&model);
+        let recommended = model_list.with_untracked(|list| {
+            list.iter()
+                .find(|m| m.id == model)
+                .and_then(|m| m.recommended_lr)
+        });
+        let (spec, sweep) = preset.apply(&model, recommended);
         form.unparsed.set(BTreeMap::new());
         form.server.set(Vec::new());
         form.spec.set(spec);
@@ -421,11 +145,20 @@ pub fn NewRunPage() -> impl IntoView {
                             prop:value=move || form.spec.with(|s| s.model.clone())
                             on:change=move |ev| {
                                 let value = event_target_value(&ev);
-                                form.edit(|s| s.model = value);
+                                model_list.with_untracked(|list| form.edit(|s| model_choice::switch_model(s, list, &value)));
                             }
                         >
-                            {move || model_list.get().iter().map(|m| view! { <option value=m.id.clone()>{model_label(m)}</option> }).collect_view()}
+                            {move || model_list.get().iter().map(|m| {
+                                let id = m.id.clone();
+                                view! { <option value=m.id.clone() prop:selected=move || form.spec.with(|s| s.model == id)>{model_label(m)}</option> }
+                            }).collect_view()}
                         </select>
+                        <small class="muted" data-testid="model-note">
+                            {move || {
+                                let model = form.spec.with(|s| s.model.clone());
+                                model_list.with(|list| list.iter().find(|m| m.id == model).and_then(model_choice::model_note))
+                            }}
+                        </small>
                         <small class="muted">
                             {move || match models.get() {
                                 None => "loading the server's models…".to_string(),
@@ -559,107 +292,5 @@ pub fn NewRunPage() -> impl IntoView {
                 </div>
             </form>
         </section>
-    }
-}
-
-/// The sweep builder: which axes vary, and how many runs that makes.
-#[component]
-fn SweepBuilder(form: Form, models: RwSignal<Vec<ModelEntry>>) -> impl IntoView {
-    let sweep = form.sweep;
-    let edit = move |change: &dyn Fn(&mut SweepForm)| {
-        sweep.update(|s| {
-            if let Some(s) = s {
-                change(s);
-            }
-        });
-        form.server.set(Vec::new());
-    };
-    let checkboxes = move |test_prefix: &'static str,
-                           items: Vec<(String, String)>,
-                           is_on: fn(&SweepForm, &str) -> bool,
-                           set: fn(&mut SweepForm, &str, bool)| {
-        items
-            .into_iter()
-            .map(|(value, label)| {
-                let v = value.clone();
-                let v2 = value.clone();
-                view! {
-                    <label class="check">
-                        <input type="checkbox" data-testid=format!("{test_prefix}-{value}")
-                            prop:checked=move || sweep.with(|s| s.as_ref().is_some_and(|s| is_on(s, &v)))
-                            on:change=move |ev| { let on = event_target_checked(&ev); edit(&|s| set(s, &v2, on)); }/>
-                        " " {label}
-                    </label>
-                }
-            })
-            .collect_view()
-    };
-    view! {
-        <fieldset data-testid="sweep-builder">
-            <legend>
-                <label>
-                    <input type="checkbox" data-testid="sweep-toggle"
-                        prop:checked=move || sweep.with(Option::is_some)
-                        on:change=move |ev| {
-                            let on = event_target_checked(&ev);
-                            sweep.set(on.then(SweepForm::default));
-                        }/>
-                    " Sweep: vary some settings over a grid"
-                </label>
-            </legend>
-            <Show when=move || sweep.with(Option::is_some)>
-                <div class="field">
-                    <label for="sweep-name">"Sweep name"</label>
-                    <input id="sweep-name" data-testid="sweep-name" type="text"
-                        prop:value=move || sweep.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default())
-                        on:input=move |ev| { let v = event_target_value(&ev); edit(&|s| s.name = v.clone()); }/>
-                    <FieldMessages form=form field="name".to_string()/>
-                </div>
-                <div class="field"><span class="label">"Models"</span>
-                    {move || checkboxes("sweep-model", models.get().iter().map(|m| (m.id.clone(), m.id.clone())).collect(),
-                        |s, v| s.models.iter().any(|m| m == v),
-                        |s, v, on| s.models = form::toggle(&s.models, &v.to_string(), on))}
-                </div>
-                <div class="field"><span class="label">"Methods"</span>
-                    {checkboxes("sweep-method", Method::ALL.iter().map(|m| (m.as_str().to_string(), m.label().to_string())).collect(),
-                        |s, v| s.methods.iter().any(|m| m.as_str() == v),
-                        |s, v, on| if let Some(m) = Method::parse(v) { s.methods = form::toggle(&s.methods, &m, on) })}
-                </div>
-                <div class="field"><span class="label">"BalDRO"</span>
-                    {checkboxes("sweep-wrapper", WRAPPER_KINDS.iter().map(|k| (k.to_string(), match *k { "dv" => "BalDRO-DV", "g" => "BalDRO-G", _ => "plain" }.to_string())).collect(),
-                        |s, v| s.wrappers.contains(&v),
-                        |s, v, on| if let Some(k) = WRAPPER_KINDS.iter().find(|k| **k == v) { s.wrappers = form::toggle(&s.wrappers, k, on) })}
-                </div>
-                <div class="field"><span class="label">"Splits"</span>
-                    {checkboxes("sweep-split", Split::ALL.iter().map(|s| (s.as_str().to_string(), s.as_str().to_string())).collect(),
-                        |s, v| s.splits.iter().any(|x| x.as_str() == v),
-                        |s, v, on| if let Some(x) = Split::ALL.into_iter().find(|x| x.as_str() == v) { s.splits = form::toggle(&s.splits, &x, on) })}
-                </div>
-                <div class="field">
-                    <label for="sweep-lrs">"Learning rates"</label>
-                    <input id="sweep-lrs" data-testid="sweep-lrs" type="text" placeholder="1e-5, 2e-5"
-                        prop:value=move || sweep.with(|s| s.as_ref().map(|s| s.lrs.clone()).unwrap_or_default())
-                        on:input=move |ev| { let v = event_target_value(&ev); edit(&|s| s.lrs = v.clone()); }/>
-                    <FieldMessages form=form field="grid.lrs".to_string()/>
-                </div>
-                <div class="field">
-                    <label for="sweep-seeds">"Seeds"</label>
-                    <input id="sweep-seeds" data-testid="sweep-seeds" type="text" placeholder="0, 1, 2"
-                        prop:value=move || sweep.with(|s| s.as_ref().map(|s| s.seeds.clone()).unwrap_or_default())
-                        on:input=move |ev| { let v = event_target_value(&ev); edit(&|s| s.seeds = v.clone()); }/>
-                    <FieldMessages form=form field="grid.seeds".to_string()/>
-                </div>
-                <p data-testid="sweep-count" aria-live="polite">
-                    {move || {
-                        let spec = form.spec.get();
-                        match sweep.get().map(|s| s.to_spec(&spec)) {
-                            Some(Ok(sweep)) => format!("This grid makes {}.", crate::format::count(sweep.count() as u64, "run")),
-                            _ => "Fix the lists to see the run count.".to_string(),
-                        }
-                    }}
-                </p>
-                <FieldMessages form=form field="grid".to_string()/>
-            </Show>
-        </fieldset>
     }
 }

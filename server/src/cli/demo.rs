@@ -14,27 +14,15 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context as _;
 use engine::data::generate::{self, GenerateConfig};
 use engine::tokenizer::Tokenizer;
-use serde::{Deserialize, Serialize};
 
 use crate::config::{EvalArgs, FinetuneArgs, TemplateChoice, TrainArgs};
 
+pub mod manifest;
+
+pub use manifest::{DEFAULT_UNLEARN_LR, DemoManifest, MANIFEST, data_digest, retain_ref_for};
+
 /// Where the default data lives under the data dir.
 pub const DEFAULT_DATA: &str = "tofu-generated";
-/// The file in the demo model's directory that records how it was made.
-pub const MANIFEST: &str = "lethe_demo.json";
-
-/// How the demo model was built, and where its retain references are.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DemoManifest {
-    /// The TOFU directory it was trained and its references evaluated on (absolute).
-    pub data: PathBuf,
-    /// Seed of data and weights.
-    pub seed: u64,
-    /// Fine-tuning epochs of the target and retain models.
-    pub epochs: f64,
-    /// `forgetNN` → the retain model's `TOFU_EVAL.json`, relative to the model directory.
-    pub retain_refs: std::collections::BTreeMap<String, PathBuf>,
-}
 
 /// The demo model's settings.
 #[derive(Debug, Clone)]
@@ -51,6 +39,8 @@ pub struct DemoSettings {
     pub epochs: f64,
     /// Peak learning rate of fine-tuning.
     pub lr: f64,
+    /// The unlearning learning rate recorded as the model's recommendation.
+    pub unlearn_lr: f64,
     /// Splits that get a retain model and reference.
     pub splits: Vec<String>,
     /// Compute device.
@@ -260,9 +250,11 @@ pub fn build(settings: &DemoSettings, w: &mut impl Write) -> anyhow::Result<Path
         )?;
     }
     let manifest = DemoManifest {
+        data_digest: Some(data_digest(&data)?),
         data,
         seed: settings.seed,
         epochs: settings.epochs,
+        recommended_lr: settings.unlearn_lr,
         retain_refs,
     };
     std::fs::write(
@@ -290,14 +282,4 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The retain reference the demo model in `model_dir` has for `split`, when the run reads the
-/// data it was built on (`data`, resolved).
-pub fn retain_ref_for(model_dir: &Path, split: &str, data: &Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(model_dir.join(MANIFEST)).ok()?;
-    let manifest: DemoManifest = serde_json::from_str(&text).ok()?;
-    let same_data = data.canonicalize().ok()? == manifest.data;
-    let path = model_dir.join(manifest.retain_refs.get(split)?);
-    (same_data && path.is_file()).then_some(path)
 }

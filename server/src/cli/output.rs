@@ -119,6 +119,7 @@ impl RunOutput {
             "grad_norm": event.grad_norm,
             "per_sample": event.per_sample,
             "samples": event.samples,
+            "sample_epochs": event.sample_epochs,
             "weights": event.weights,
             "tokens_per_s": event.tokens_per_s,
         });

@@ -139,6 +139,7 @@ impl Executor for FakeExecutor {
                 .collect();
             let (samples, weights) = wrap(spec.wrapper, &losses);
             let per_sample: Vec<f64> = samples.iter().map(|i| losses[*i]).collect();
+            let sample_epochs = vec![step - 1; per_sample.len()];
             let loss = per_sample.iter().sum::<f64>() / n.max(1.0);
             (ctx.emit)(JobEvent::Step(StepPoint {
                 step,
@@ -151,6 +152,7 @@ impl Executor for FakeExecutor {
                 grad_norm: 1.0 / s,
                 per_sample,
                 samples,
+                sample_epochs,
                 weights,
                 tokens_per_s: 1000.0,
                 elapsed_s: s * self.step_delay.as_secs_f64(),

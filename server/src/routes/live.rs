@@ -16,7 +16,8 @@ use tokio::sync::broadcast::error::RecvError;
 use super::runs::load_or_404;
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::jobs::read_steps;
+use crate::jobs::run_log::{RunLog, TAIL_LINES};
+use crate::jobs::{read_steps, run_dir};
 use crate::live::RunLive;
 use crate::state::AppState;
 
@@ -88,7 +89,7 @@ async fn stream(
     follow(&mut socket, &live, shared, state.hub.stopping()).await
 }
 
-/// A run that is not active: its stored state and steps, then close.
+/// A run that is not active: its stored state, steps and log, then close.
 async fn ended(
     socket: &mut WebSocket,
     state: &AppState,
@@ -104,7 +105,7 @@ async fn ended(
             run,
             steps: read_steps(&state.data_dir, id),
             eval: None,
-            log: Vec::new(),
+            log: RunLog::new(&run_dir(&state.data_dir, id)).tail(TAIL_LINES),
         }),
     };
     send(socket, &strip(snapshot, shared)).await?;
