@@ -3,7 +3,6 @@
 //! read-only share page without a token, the sweep builder and the compare page. The fake
 //! executor makes most of them deterministic (20 steps of 100 ms, forget quality = lr × 1000);
 //! the last test trains the tiny Llama fixture with the real engine.
-#![expect(clippy::unwrap_used, reason = "test setup")]
 
 use std::path::PathBuf;
 use std::time::Duration;

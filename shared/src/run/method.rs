@@ -31,7 +31,7 @@ pub enum Method {
 /// One hyperparameter of a method: its name on the wire and its default.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ParamInfo {
-    /// Key in [`ObjectiveSpec::params`].
+    /// Key in [`ObjectiveSpec::params`](super::ObjectiveSpec::params).
     pub name: &'static str,
     /// Spec default.
     pub default: f64,
