@@ -14,12 +14,12 @@ pub fn age(now_ms: i64, then_ms: i64) -> String {
     }
 }
 
-/// `1 run`, `3 runs`.
+/// `1 run`, `3 runs`, `2 passes`.
 pub fn count(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
+    match (n, noun.ends_with('s')) {
+        (1, _) => format!("1 {noun}"),
+        (_, true) => format!("{n} {noun}es"),
+        _ => format!("{n} {noun}s"),
     }
 }
 
@@ -52,5 +52,6 @@ mod tests {
         assert_eq!(state_class(RunState::Interrupted), "badge badge-stopped");
         assert_eq!(count(1, "run"), "1 run");
         assert_eq!(count(0, "run"), "0 runs");
+        assert_eq!(count(8, "pass"), "8 passes");
     }
 }

@@ -136,6 +136,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::sample_grid::tests::step;
     use shared::live::Snapshot;
     use shared::run::{Method, RunSpec, RunSummary, Split};
 
@@ -162,25 +163,6 @@ mod tests {
             share_slug: None,
             artifacts: vec![],
             environment: BTreeMap::new(),
-        }
-    }
-
-    fn step(step: usize, samples: Vec<usize>, weights: Vec<f64>) -> StepPoint {
-        StepPoint {
-            step,
-            total_steps: 4,
-            epoch: 0,
-            lr: 1e-5,
-            loss: 1.0,
-            forget_loss: 1.0,
-            retain_loss: None,
-            grad_norm: 1.0,
-            per_sample: samples.iter().map(|s| *s as f64 + step as f64).collect(),
-            sample_epochs: Vec::new(),
-            samples,
-            weights,
-            tokens_per_s: 100.0,
-            elapsed_s: step as f64 * 2.0,
         }
     }
 

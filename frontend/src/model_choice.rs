@@ -15,17 +15,21 @@ pub fn default_model(models: &[ModelEntry]) -> Option<&ModelEntry> {
         .or_else(|| models.first())
 }
 
-/// The learning rate a run of model `id` starts with: the model's recommendation, else the
-/// spec's default.
-pub fn lr_for(models: &[ModelEntry], id: &str) -> f64 {
+/// The learning rate model `id` recommends for unlearning it, if any.
+pub fn recommended_lr(models: &[ModelEntry], id: &str) -> Option<f64> {
     models
         .iter()
         .find(|m| m.id == id)
         .and_then(|m| m.recommended_lr)
-        .unwrap_or_else(|| shared::run::TrainerSpec::default().lr)
 }
 
-/// The spec after switching its model from `from` to `to`: the learning rate follows the new
+/// The learning rate a run of model `id` starts with: the model's recommendation, else the
+/// spec's default.
+pub fn lr_for(models: &[ModelEntry], id: &str) -> f64 {
+    recommended_lr(models, id).unwrap_or_else(|| shared::run::TrainerSpec::default().lr)
+}
+
+/// The spec after switching its model to `to`: the learning rate follows the new
 /// model's recommendation unless the user changed it from the old model's.
 pub fn switch_model(spec: &mut RunSpec, models: &[ModelEntry], to: &str) {
     let untouched = spec.trainer.lr == lr_for(models, &spec.model);

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use shared::live::StepPoint;
 
+use crate::format::count;
+
 /// Per-sample forgetting dynamics: each forget item's loss (and BalDRO-DV weight) in each data
 /// epoch (pass over the forget set), the mean when it trained more than once in a pass. Every
 /// item is drawn once per pass, so rows are items and columns passes; a blank cell is an item
@@ -101,15 +103,15 @@ impl SampleGrid {
             "Each column is one pass over the forget set (a data epoch): {} drew {} of {}, {}. \
              The trainer counts epochs as HF does, in optimizer steps, so a step can straddle two passes; \
              each sample counts in the pass it was drawn in.",
-            plural(self.steps, "optimizer step"),
-            plural(self.draws, "sample"),
-            plural(items, "forget item"),
-            plural(passes, "pass"),
+            count(self.steps as u64, "optimizer step"),
+            count(self.draws as u64, "sample"),
+            count(items as u64, "forget item"),
+            count(passes as u64, "pass"),
         );
         if holes > 0 {
             note.push_str(&format!(
                 " A blank cell is an item not drawn in that pass's optimizer steps ({}): the run stopped mid-pass, or BalDRO-G dropped it.",
-                plural(holes, "blank cell")
+                count(holes as u64, "blank cell")
             ));
         }
         note
@@ -121,14 +123,6 @@ impl SampleGrid {
     }
 }
 
-fn plural(n: usize, noun: &str) -> String {
-    match (n, noun.ends_with('s')) {
-        (1, _) => format!("1 {noun}"),
-        (_, true) => format!("{n} {noun}es"),
-        _ => format!("{n} {noun}s"),
-    }
-}
-
 /// How many forget samples each step trained on: `(step, count)`. Under BalDRO-G this is the
 /// kept fraction of each micro-batch.
 pub fn samples_per_step(steps: &[StepPoint]) -> Vec<(usize, usize)> {
@@ -136,10 +130,12 @@ pub fn samples_per_step(steps: &[StepPoint]) -> Vec<(usize, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn step(step: usize, samples: Vec<usize>, weights: Vec<f64>) -> StepPoint {
+    /// A step of 4 with `samples` (losses `sample + step`) and their DV `weights`; the live
+    /// state's tests use it too.
+    pub(crate) fn step(step: usize, samples: Vec<usize>, weights: Vec<f64>) -> StepPoint {
         StepPoint {
             step,
             total_steps: 4,

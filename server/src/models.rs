@@ -10,13 +10,6 @@ use shared::run::{ModelEntry, Split};
 
 use crate::cli::demo::DemoManifest;
 
-fn source_kind_dir(source: &ModelSource) -> Option<&Path> {
-    match source {
-        ModelSource::Dir(dir) => Some(dir),
-        _ => None,
-    }
-}
-
 /// Where models are looked up.
 #[derive(Debug, Clone, Default)]
 pub struct ModelRegistry {
@@ -108,9 +101,14 @@ impl ModelRegistry {
                     ),
                     Err(error) => (format!("unreadable: {error}"), None),
                 };
-                let manifest = source_kind_dir(&source_kind).and_then(DemoManifest::read);
-                let retain_refs = match (&manifest, &self.default_data, &source_kind) {
-                    (Some(manifest), Some(data), ModelSource::Dir(dir)) => manifest
+                // A demo model offers its learning rate, and its retain references where
+                // the server's default data is the data it was built on.
+                let manifest = match &source_kind {
+                    ModelSource::Dir(dir) => DemoManifest::read(dir).map(|m| (dir, m)),
+                    ModelSource::Gguf(_) => None,
+                };
+                let retain_refs = match (&manifest, &self.default_data) {
+                    (Some((dir, manifest)), Some(data)) => manifest
                         .splits_for(dir, data)
                         .iter()
                         .filter_map(|s| Split::parse(s))
@@ -122,7 +120,7 @@ impl ModelRegistry {
                     family,
                     parameters,
                     source: source.to_string(),
-                    recommended_lr: manifest.map(|m| m.recommended_lr),
+                    recommended_lr: manifest.map(|(_, m)| m.recommended_lr),
                     retain_refs,
                 }
             })

@@ -113,6 +113,15 @@ impl Browser {
         bail!("`{css}` never showed the expected text within {limit:?}; last text: {last:?}")
     }
 
+    /// The text of the element matching `css`, once it exists.
+    pub async fn text(&self, css: &str) -> anyhow::Result<String> {
+        self.find(css)
+            .await?
+            .text()
+            .await
+            .with_context(|| format!("reading the text of `{css}`"))
+    }
+
     /// Replaces the text of the input matching `css` by typing `text` (every keystroke fires
     /// `input`, as a person's would).
     pub async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
@@ -174,7 +183,7 @@ impl Browser {
     }
 
     /// How each element matching `css` is painted: its box, and whether a click at its centre
-    /// lands on it. The DOM can hold an element the browser never draws (an HTML `<a>` inside
+    /// lands on it (or on something inside it). The DOM can hold an element the browser never draws (an HTML `<a>` inside
     /// an SVG hides everything in it): such an element has an empty box, and the point at its
     /// centre belongs to something else. An element under an identical twin (two runs with the
     /// same metrics draw two dots in one place) counts as hit when the twin is.
@@ -191,7 +200,7 @@ impl Browser {
                       const h = hit.getBoundingClientRect();
                       return h.x === r.x && h.y === r.y && h.width === r.width && h.height === r.height;
                     })();
-                    return {width: r.width, height: r.height, hit: hit === e || Boolean(twin),
+                    return {width: r.width, height: r.height, hit: Boolean(hit && e.contains(hit)) || Boolean(twin),
                             namespace: e.parentElement ? e.parentElement.namespaceURI : null};
                   });",
                 vec![serde_json::Value::from(css)],
@@ -257,7 +266,8 @@ pub struct Painted {
     pub width: f64,
     /// Box height in CSS pixels.
     pub height: f64,
-    /// Whether `elementFromPoint` at the box's centre returns the element (or its twin).
+    /// Whether `elementFromPoint` at the box's centre returns the element, something inside it,
+    /// or its twin.
     pub hit: bool,
     /// The namespace of its parent element (SVG's or HTML's).
     pub namespace: Option<String>,

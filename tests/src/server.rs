@@ -38,6 +38,24 @@ pub fn lethe_binary() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
+/// Runs `lethe ARGS…` (`&[&"token", &"create", &data_dir]`) to completion and returns its
+/// stdout; a failure is an error carrying its stderr.
+pub async fn lethe(args: &[&dyn AsRef<std::ffi::OsStr>]) -> anyhow::Result<String> {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| (*a).as_ref()).collect();
+    let output = Command::new(lethe_binary()?)
+        .args(&args)
+        .output()
+        .await
+        .context("running lethe")?;
+    if !output.status.success() {
+        bail!(
+            "lethe {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 impl LetheServer {
     /// Starts `lethe serve --addr 127.0.0.1:0` on the repository's `public/` and waits until it
     /// prints the address it listens on.

@@ -49,26 +49,14 @@ async fn shell_renders_navigation_and_health_from_the_api() -> anyhow::Result<()
         serde_json::to_vec_pretty(&timing)?,
     )?;
     eprintln!("first paint on localhost: {timing}");
-    let commit = browser
-        .find("[data-testid=server-commit]")
-        .await?
-        .text()
-        .await?;
+    let commit = browser.text("[data-testid=server-commit]").await?;
     assert_eq!(commit, health.git_commit);
-    let device = browser
-        .find("[data-testid=server-device]")
-        .await?
-        .text()
-        .await?;
+    let device = browser.text("[data-testid=server-device]").await?;
     assert_eq!(
         device,
         format!("{} ({})", health.backend.device, health.backend.backend)
     );
-    let adapter = browser
-        .find("[data-testid=server-adapter]")
-        .await?
-        .text()
-        .await?;
+    let adapter = browser.text("[data-testid=server-adapter]").await?;
     assert_eq!(adapter, health.backend.adapter);
     browser.screenshot("shell-runs").await?;
 
@@ -95,11 +83,7 @@ async fn shell_renders_navigation_and_health_from_the_api() -> anyhow::Result<()
         .client
         .goto(&format!("{}/no/such/page", server.base_url))
         .await?;
-    let missing = browser
-        .find("[data-testid=page-not-found]")
-        .await?
-        .text()
-        .await?;
+    let missing = browser.text("[data-testid=page-not-found]").await?;
     assert!(missing.contains("/no/such/page"), "{missing}");
 
     browser.close().await

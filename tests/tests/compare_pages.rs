@@ -5,7 +5,7 @@
 
 use lethe_e2e::browser::{Browser, Painted};
 use lethe_e2e::pages::{SVG_NS, error, fake_server, finished, models_dir, open_form};
-use lethe_e2e::server::lethe_binary;
+use lethe_e2e::server::lethe;
 use shared::run::RunState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,11 +71,7 @@ async fn the_sweep_builder_counts_its_grid_and_the_compare_page_lays_runs_out() 
         );
     }
     browser.client.refresh().await?;
-    let table = browser
-        .find("[data-testid=compare-table]")
-        .await?
-        .text()
-        .await?;
+    let table = browser.text("[data-testid=compare-table]").await?;
     assert!(
         table.contains("BalDRO-DV + NPO") && table.contains("tiny"),
         "{table}"
@@ -109,18 +105,17 @@ async fn the_sweep_builder_counts_its_grid_and_the_compare_page_lays_runs_out() 
 
     // The study report's SVG of the same sweep, opened in the browser, paints its points too.
     let report = tempfile::tempdir()?;
-    let made = tokio::process::Command::new(lethe_binary()?)
-        .args(["study", "report", "--sweep", "1", "--data-dir"])
-        .arg(&server.data_dir)
-        .arg("--out")
-        .arg(report.path())
-        .output()
-        .await?;
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    lethe(&[
+        &"study",
+        &"report",
+        &"--sweep",
+        &"1",
+        &"--data-dir",
+        &server.data_dir,
+        &"--out",
+        &report.path(),
+    ])
+    .await?;
     browser
         .client
         .goto(&format!(

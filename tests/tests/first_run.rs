@@ -13,7 +13,7 @@ use std::time::Duration;
 use lethe_e2e::browser::Browser;
 use lethe_e2e::http;
 use lethe_e2e::pages::field;
-use lethe_e2e::server::{LetheServer, lethe_binary};
+use lethe_e2e::server::{LetheServer, lethe};
 use shared::run::Created;
 
 /// The longest a real (tiny) run may take here.
@@ -41,17 +41,21 @@ async fn wait_for_state(browser: &Browser) -> anyhow::Result<String> {
 async fn a_first_run_starts_on_the_demo_and_gets_forget_quality() -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
     let built = work.path().join("built");
-    let made = tokio::process::Command::new(lethe_binary()?)
-        .args(["demo", "build", "--authors", "20", "--questions", "4"])
-        .args(["--epochs", "2", "--splits", "forget01", "--data-dir"])
-        .arg(&built)
-        .output()
-        .await?;
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    lethe(&[
+        &"demo",
+        &"build",
+        &"--authors",
+        &"20",
+        &"--questions",
+        &"4",
+        &"--epochs",
+        &"2",
+        &"--splits",
+        &"forget01",
+        &"--data-dir",
+        &built,
+    ])
+    .await?;
     // The data moves; the model still recognises it by content.
     let data = work.path().join("moved-data");
     copy_dir(&built.join("tofu-generated-20x4"), &data);
@@ -77,11 +81,7 @@ async fn a_first_run_starts_on_the_demo_and_gets_forget_quality() -> anyhow::Res
         .await?;
     let model = browser.find(&field("model")).await?;
     assert_eq!(model.prop("value").await?.as_deref(), Some("demo"));
-    let note = browser
-        .find("[data-testid=model-note]")
-        .await?
-        .text()
-        .await?;
+    let note = browser.text("[data-testid=model-note]").await?;
     assert!(
         note.contains("recommends lr 1e-4") && note.contains("forget01"),
         "{note}"
@@ -124,11 +124,7 @@ async fn a_first_run_starts_on_the_demo_and_gets_forget_quality() -> anyhow::Res
             .await?,
         1
     );
-    let grid_note = browser
-        .find("[data-testid=per-sample-note]")
-        .await?
-        .text()
-        .await?;
+    let grid_note = browser.text("[data-testid=per-sample-note]").await?;
     assert!(
         grid_note.contains("pass over the forget set"),
         "{grid_note}"
@@ -164,11 +160,7 @@ async fn a_first_run_starts_on_the_demo_and_gets_forget_quality() -> anyhow::Res
         .open(&server.base_url, &format!("/runs/{id}"))
         .await?;
     assert_eq!(wait_for_state(&browser).await?, "succeeded");
-    let notice = browser
-        .find("[data-testid=no-retain-ref]")
-        .await?
-        .text()
-        .await?;
+    let notice = browser.text("[data-testid=no-retain-ref]").await?;
     assert!(
         notice.contains("no retain reference") && notice.contains("eval.retain_ref"),
         "{notice}"
@@ -177,6 +169,14 @@ async fn a_first_run_starts_on_the_demo_and_gets_forget_quality() -> anyhow::Res
         .wait_for_text("[data-testid=log-tail]", |t| t.ends_with("succeeded"))
         .await?;
     assert!(log.contains("--splits forget05"), "{log}");
+    // Both are on screen, not only in the DOM.
+    for css in ["[data-testid=no-retain-ref]", "[data-testid=log-tail]"] {
+        let painted = browser.painted(css).await?;
+        assert!(
+            painted.len() == 1 && painted[0].visible(),
+            "{css}: {painted:?}"
+        );
+    }
     browser
         .screenshot_at("[data-testid=no-retain-ref]", "no-retain-ref")
         .await?;

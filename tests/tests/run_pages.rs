@@ -10,7 +10,7 @@ use std::time::Duration;
 use lethe_e2e::browser::Browser;
 use lethe_e2e::http;
 use lethe_e2e::pages::{error, fake_server, field, finished, models_dir, open_form};
-use lethe_e2e::server::{LetheServer, lethe_binary};
+use lethe_e2e::server::{LetheServer, lethe};
 use shared::run::{Created, RunState};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,11 +80,7 @@ async fn a_run_from_the_form_goes_live_to_its_result_and_share_page() -> anyhow:
     let id: i64 = path.trim_start_matches("/runs/").parse()?;
     browser.find("[data-testid=page-run]").await?;
     assert_eq!(
-        browser
-            .find("[data-testid=run-objective]")
-            .await?
-            .text()
-            .await?,
+        browser.text("[data-testid=run-objective]").await?,
         "BalDRO-DV + NPO"
     );
     browser
@@ -103,11 +99,7 @@ async fn a_run_from_the_form_goes_live_to_its_result_and_share_page() -> anyhow:
         9,
         "the nine model-utility inputs"
     );
-    let legend = browser
-        .find("[data-testid=truth-ratio-histogram]")
-        .await?
-        .text()
-        .await?;
+    let legend = browser.text("[data-testid=truth-ratio-histogram]").await?;
     assert!(
         legend.contains("this run (20 items)") && legend.contains("retain reference (20 items)"),
         "{legend}"
@@ -117,11 +109,7 @@ async fn a_run_from_the_form_goes_live_to_its_result_and_share_page() -> anyhow:
     browser
         .find("[data-testid=chart-retain-loss] polyline")
         .await?;
-    let grid_note = browser
-        .find("[data-testid=per-sample-note]")
-        .await?
-        .text()
-        .await?;
+    let grid_note = browser.text("[data-testid=per-sample-note]").await?;
     assert!(
         grid_note.contains("20 optimizer steps drew 80 samples of 4 forget items, 20 passes"),
         "{grid_note}"
@@ -180,17 +168,16 @@ async fn a_run_from_the_form_goes_live_to_its_result_and_share_page() -> anyhow:
 async fn a_shared_result_opens_without_a_token_on_a_team_server() -> anyhow::Result<()> {
     let models = models_dir();
     let server = fake_server(models.path(), &["--auth", "tokens"]).await?;
-    let made = tokio::process::Command::new(lethe_binary()?)
-        .args(["token", "create", "--name", "alice", "--data-dir"])
-        .arg(&server.data_dir)
-        .output()
-        .await?;
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let token = String::from_utf8(made.stdout)?.trim().to_string();
+    let made = lethe(&[
+        &"token",
+        &"create",
+        &"--name",
+        &"alice",
+        &"--data-dir",
+        &server.data_dir,
+    ])
+    .await?;
+    let token = made.trim().to_string();
     let auth = format!("Bearer {token}");
     let spec = r#"{"model": "tiny", "objective": {"method": "wga"}, "wrapper": {"kind": "g", "ratio": 0.5}, "trainer": {"lr": 3e-5}}"#;
     let response = http::post_json_with(
@@ -219,11 +206,7 @@ async fn a_shared_result_opens_without_a_token_on_a_team_server() -> anyhow::Res
         .wait_for_text("[data-testid=run-state]", |t| t == "succeeded")
         .await?;
     assert_eq!(
-        browser
-            .find("[data-testid=run-objective]")
-            .await?
-            .text()
-            .await?,
+        browser.text("[data-testid=run-objective]").await?,
         "BalDRO-G + WGA"
     );
     browser
@@ -341,20 +324,10 @@ async fn the_engine_trains_from_the_form_and_the_result_shows_the_ks_picture() -
             Duration::from_secs(600),
         )
         .await?;
-    let state = browser
-        .find("[data-testid=run-state]")
-        .await?
-        .text()
-        .await?;
+    let state = browser.text("[data-testid=run-state]").await?;
     let error = match browser.count("[data-testid=run-error]").await? {
         0 => String::new(),
-        _ => {
-            browser
-                .find("[data-testid=run-error]")
-                .await?
-                .text()
-                .await?
-        }
+        _ => browser.text("[data-testid=run-error]").await?,
     };
     assert_eq!(state, "succeeded", "{error}");
     let fq = browser
@@ -364,11 +337,7 @@ async fn the_engine_trains_from_the_form_and_the_result_shows_the_ks_picture() -
         fq.parse::<f64>().is_ok(),
         "forget quality is a number: {fq}"
     );
-    let legend = browser
-        .find("[data-testid=truth-ratio-histogram]")
-        .await?
-        .text()
-        .await?;
+    let legend = browser.text("[data-testid=truth-ratio-histogram]").await?;
     assert!(
         legend.contains("this run (4 items)") && legend.contains("retain reference (40 items)"),
         "{legend}"

@@ -310,7 +310,7 @@ pub fn Heatmap(
                 let (x, y) = (LEFT + cell_w * c as f64, TOP + cell_h * r as f64);
                 Some(view! {
                     <rect x=x y=y width=cell_w height=cell_h class=class fill-opacity=chart::shade(value, lo, hi)>
-                        <title>{format!("{} · {} {}: {}", rows[r], column_label.split_whitespace().next().unwrap_or_default(), columns[c], crate::format::metric(Some(value)))}</title>
+                        <title>{format!("{} · {column_label} {}: {}", rows[r], columns[c], crate::format::metric(Some(value)))}</title>
                     </rect>
                 })
             })

@@ -155,9 +155,6 @@ fn ProgressPanel(live: RwSignal<LiveState>, owner: bool) -> impl IntoView {
     }
 }
 
-/// The per-sample grids' column axis.
-const PASS: &str = "pass over the forget set (data epoch)";
-
 /// Loss, lr, grad norm and throughput over steps, and the per-sample dynamics.
 #[component]
 fn TrainingCharts(steps: Memo<Vec<StepPoint>>, wrapper: Memo<String>) -> impl IntoView {
@@ -171,7 +168,7 @@ fn TrainingCharts(steps: Memo<Vec<StepPoint>>, wrapper: Memo<String>) -> impl In
             let epochs = grid.column_labels();
             let weights = grid.has_weights().then(|| view! {
                 <Heatmap title="BalDRO-DV weight of each forget item (within its micro-batch)".to_string()
-                    rows=samples.clone() columns=epochs.clone() column_label=PASS cells=grid.weight.clone() class="cell-weight" test_id="chart-weights"/>
+                    rows=samples.clone() columns=epochs.clone() column_label="data epoch" cells=grid.weight.clone() class="cell-weight" test_id="chart-weights"/>
             });
             let has_retain = steps.iter().any(|p| p.retain_loss.is_some());
             // The retain term is often two orders of magnitude below the forget term: on one
@@ -207,7 +204,7 @@ fn TrainingCharts(steps: Memo<Vec<StepPoint>>, wrapper: Memo<String>) -> impl In
                 <p class="muted">"Each row is one forget item. Dark cells are items the objective still finds hard to forget."</p>
                 <p class="muted" data-testid="per-sample-note">{grid.note()}</p>
                 <div class="charts">
-                    <Heatmap title="Forget loss of each item".to_string() rows=samples columns=epochs column_label=PASS cells=grid.loss class="cell-loss" test_id="chart-per-sample"/>
+                    <Heatmap title="Forget loss of each item".to_string() rows=samples columns=epochs column_label="data epoch" cells=grid.loss class="cell-loss" test_id="chart-per-sample"/>
                     {weights}
                     {selection}
                 </div>

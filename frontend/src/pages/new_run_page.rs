@@ -55,11 +55,8 @@ pub fn NewRunPage() -> impl IntoView {
 
     let apply_preset = move |preset: Preset| {
         let model = form.spec.with_untracked(|s| s.model.clone());
-        let recommended = model_list.with_untracked(|list| {
-            list.iter()
-                .find(|m| m.id == model)
-                .and_then(|m| m.recommended_lr)
-        });
+        let recommended =
+            model_list.with_untracked(|list| model_choice::recommended_lr(list, &model));
         let (spec, sweep) = preset.apply(&model, recommended);
         form.unparsed.set(BTreeMap::new());
         form.server.set(Vec::new());
