@@ -135,7 +135,7 @@ pub struct DemoArgs {
     pub lr: f64,
     /// The unlearning learning rate the model recommends (recorded in its manifest; the
     /// new-run form's presets use it). The spec's 1e-5 barely moves a model fine-tuned at
-    /// 3e-3; 1e-4 forgets (docs/results.md).
+    /// 3e-3; on the default demo, 2e-4 is the smallest that moves forget quality.
     #[arg(long, default_value_t = crate::cli::demo::DEFAULT_UNLEARN_LR)]
     pub unlearn_lr: f64,
     /// Forget splits that get a retain model and reference.

@@ -83,11 +83,11 @@ async fn a_first_run_starts_on_the_demo_and_gets_forget_quality() -> anyhow::Res
     assert_eq!(model.prop("value").await?.as_deref(), Some("demo"));
     let note = browser.text("[data-testid=model-note]").await?;
     assert!(
-        note.contains("recommends lr 1e-4") && note.contains("forget01"),
+        note.contains("recommends lr 2e-4") && note.contains("forget01"),
         "{note}"
     );
     let lr = browser.find(&field("trainer.lr")).await?;
-    assert_eq!(lr.prop("value").await?.as_deref(), Some("1e-4"));
+    assert_eq!(lr.prop("value").await?.as_deref(), Some("2e-4"));
     // The presets keep the model's learning rate.
     browser.click("[data-testid=preset-baldro-dv-npo]").await?;
     browser.find(&field("wrapper.tau")).await?;
@@ -98,7 +98,7 @@ async fn a_first_run_starts_on_the_demo_and_gets_forget_quality() -> anyhow::Res
             .prop("value")
             .await?
             .as_deref(),
-        Some("1e-4")
+        Some("2e-4")
     );
     browser.click("[data-testid=preset-npo]").await?;
     browser.screenshot("first-run-form").await?;
@@ -147,7 +147,7 @@ async fn a_first_run_starts_on_the_demo_and_gets_forget_quality() -> anyhow::Res
 
     // A split the demo has no reference for: no forget quality, and the page says why.
     let spec = r#"{"model": "demo", "objective": {"method": "npo"}, "data": {"split": "forget05"},
-        "trainer": {"lr": 1e-4, "epochs": 1}, "eval": {"max_new_tokens": 16}}"#;
+        "trainer": {"lr": 2e-4, "epochs": 1}, "eval": {"max_new_tokens": 16}}"#;
     let response = http::post_json(server.authority(), "/api/runs", spec).await?;
     assert_eq!(
         response.status,
