@@ -1,10 +1,18 @@
 //! The `lethe` command line: one clap struct, flags with environment fallbacks. Nothing else in
-//! the server reads the environment.
+//! the server reads the environment. The flags of the commands that run things (`unlearn`,
+//! `eval`, `loss`, `finetune`, `worker`) are in `config/run_args.rs`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use engine::DeviceSpec;
+
+mod run_args;
+
+pub use run_args::{
+    EvalArgs, FinetuneArgs, LossArgs, ObjectiveArgs, PlaceArgs, TemplateChoice, TrainArgs,
+    UnlearnArgs, WorkerArgs,
+};
 
 /// Lethe: a workbench for LLM unlearning research.
 #[derive(Debug, clap::Parser)]
@@ -32,8 +40,13 @@ pub enum Command {
     /// BalDRO weights or selections, and the gradient norm.
     Loss(LossArgs),
     /// Unlearn: train a model away from a forget set (objective, BalDRO wrapper, OU schedule) and
-    /// write a HF checkpoint plus per-step metrics. `--config FILE` reads flags from TOML/JSON.
+    /// write a HF checkpoint plus per-step metrics. `--config FILE` reads a RunSpec (a run's
+    /// `spec.json`) or flags from TOML/JSON.
     Unlearn(UnlearnArgs),
+    /// Execute the `spec.json` in a run directory without a server or database, writing
+    /// `steps.jsonl`, `checkpoint/`, `eval/`, `metrics.json` and `state.json` into it; exits
+    /// non-zero when the run does not succeed.
+    Worker(WorkerArgs),
     /// Fine-tune a model on question/answer rows (TOFU step 1: the target model on `full`, retain
     /// models on `retainNN`) and write a HF checkpoint plus per-step metrics.
     Finetune(FinetuneArgs),
@@ -195,49 +208,6 @@ pub enum ModelCommand {
     Score(ScoreArgs),
 }
 
-/// Flags of `lethe eval`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct EvalArgs {
-    /// A model directory, a .gguf file, or a hub id.
-    pub model: String,
-    /// TOFU forget split: forget01, forget05 or forget10.
-    #[arg(long, default_value = "forget01")]
-    pub split: String,
-    /// Directory of TOFU split files (`{split}.jsonl` or `.json`); without it they are
-    /// downloaded from the hub dataset locuslab/TOFU.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// The retain model's TOFU_EVAL.json (or its directory), for forget quality and privleak.
-    #[arg(long)]
-    pub retain_ref: Option<PathBuf>,
-    /// Prompt format.
-    #[arg(long, value_enum, default_value = "plain")]
-    pub template: TemplateChoice,
-    /// Rows per forward pass and generation batch.
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
-    /// Greedy generation length.
-    #[arg(long, default_value_t = 200)]
-    pub max_new_tokens: usize,
-    /// Directory of the HF gibberish classifier (madhurjindal/autonlp-Gibberish-Detector-492513457:
-    /// config.json, model.safetensors, tokenizer.json) for open-unlearning's
-    /// forget_Q_A_gibberish; without it only the offline forget_Q_A_gibberish_heuristic is reported.
-    #[arg(long)]
-    pub gibberish_model: Option<PathBuf>,
-    /// The gibberish classifier's truncation in tokens (TOFU: 32; MUSE: 512).
-    #[arg(long, default_value_t = engine::metrics::gibberish::CLASSIFIER_MAX_LENGTH)]
-    pub classifier_max_length: usize,
-    /// Compute device: cpu, wgpu or cuda:N.
-    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
-    pub device: DeviceSpec,
-    /// Weight precision: f32, f16 or bf16.
-    #[arg(long, default_value = "f32")]
-    pub dtype: engine::llama::WeightDtype,
-    /// Output directory for TOFU_EVAL.json and TOFU_SUMMARY.json.
-    #[arg(long)]
-    pub out: PathBuf,
-}
-
 /// `lethe tofu ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum TofuCommand {
@@ -263,15 +233,6 @@ pub enum TofuCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// How `lethe model score` builds prompts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TemplateChoice {
-    /// `Question: {question}\nAnswer: ` (spec §6.1 string path).
-    Plain,
-    /// The model family's chat template (spec §6.2).
-    Chat,
 }
 
 /// Flags of `lethe model score`.
@@ -305,27 +266,15 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
     #[arg(long, env = "LETHE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
-    /// Directory for the database, checkpoints and results; created if missing.
-    #[arg(long, env = "LETHE_DATA_DIR", default_value = "lethe-data")]
-    pub data_dir: PathBuf,
+    /// Where models and data are: the data dir, model roots, TOFU directory and data roots.
+    #[command(flatten)]
+    pub places: PlaceArgs,
     /// Directory of the UI's static files (index.html, style.css and the built `pkg/` bundle).
     #[arg(long, env = "LETHE_STATIC_DIR", default_value = "public")]
     pub static_dir: PathBuf,
     /// Compute device for runs: cpu, wgpu (Vulkan/Metal/DX12) or cuda:N.
     #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
     pub device: DeviceSpec,
-    /// Directory of models offered by the registry (each subdirectory with a config.json, each
-    /// .gguf file); repeatable. The local Hugging Face cache is offered too.
-    #[arg(long = "model-root", env = "LETHE_MODEL_ROOTS", value_delimiter = ',')]
-    pub model_roots: Vec<PathBuf>,
-    /// TOFU split files for runs with the default data source, or `hub` for locuslab/TOFU;
-    /// without it, Lethe's generated dataset (`<data-dir>/tofu-generated`, written on first start).
-    #[arg(long, env = "LETHE_TOFU_DIR")]
-    pub tofu_dir: Option<PathBuf>,
-    /// Directories that run specs may name as data sources or retain references; repeatable.
-    /// The TOFU directory is always one.
-    #[arg(long = "data-root", env = "LETHE_DATA_ROOTS", value_delimiter = ',')]
-    pub data_roots: Vec<PathBuf>,
     /// API tokens: `off` (single user) or `tokens` (team host; make them with `lethe token
     /// create`). Default: off on a loopback address, tokens on any other.
     #[arg(long, env = "LETHE_AUTH", value_enum)]
@@ -394,138 +343,4 @@ pub struct RunArgs {
     /// For local runs: the server settings (data dir, model roots, TOFU dir, device).
     #[command(flatten)]
     pub local: ServeArgs,
-}
-
-/// Flags of `lethe loss`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LossArgs {
-    /// The model being unlearned (directory, .gguf or hub id).
-    #[arg(long)]
-    pub policy: String,
-    /// Data, objective and device.
-    #[command(flatten)]
-    pub objective: ObjectiveArgs,
-    /// Print one JSON object (the only output format; accepted for scripts that pass it).
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Flags of `lethe unlearn`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct UnlearnArgs {
-    /// The model to unlearn (directory, .gguf or hub id); also the frozen reference unless
-    /// `--reference` is given.
-    #[arg(long)]
-    pub model: String,
-    /// Data, objective and device.
-    #[command(flatten)]
-    pub objective: ObjectiveArgs,
-    /// Schedule, precision and output.
-    #[command(flatten)]
-    pub train: TrainArgs,
-}
-
-/// Flags of `lethe finetune`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct FinetuneArgs {
-    /// The model to fine-tune (directory, .gguf or hub id).
-    #[arg(long)]
-    pub model: String,
-    /// Training rows (JSONL with `question`, `answer`): TOFU `full` for the target model,
-    /// `retainNN` for a retain model.
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Prompt format.
-    #[arg(long, value_enum, default_value = "plain")]
-    pub template: TemplateChoice,
-    /// Compute device: cpu, wgpu or cuda:N.
-    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
-    pub device: DeviceSpec,
-    /// Schedule, precision and output (TOFU fine-tuning: 5 epochs).
-    #[command(flatten)]
-    pub train: TrainArgs,
-}
-
-/// What `lethe unlearn` and `lethe finetune` share: the schedule of spec §2.11, precision and
-/// memory switches, and the output directory.
-#[derive(Debug, Clone, clap::Args)]
-pub struct TrainArgs {
-    /// Peak learning rate.
-    #[arg(long, default_value_t = 1e-5)]
-    pub lr: f64,
-    /// Per-device micro-batch.
-    #[arg(long, default_value_t = 8)]
-    pub batch_size: usize,
-    /// Gradient accumulation steps.
-    #[arg(long, default_value_t = 4)]
-    pub grad_accum: usize,
-    /// Epochs over the forget set (unlearn) or the training set (finetune; TOFU used 5).
-    #[arg(long, default_value_t = 10.0)]
-    pub epochs: f64,
-    /// Linear warm-up, in epochs.
-    #[arg(long, default_value_t = 1.0)]
-    pub warmup_epochs: f64,
-    /// AdamW weight decay (matrices only).
-    #[arg(long, default_value_t = 0.01)]
-    pub weight_decay: f64,
-    /// Global grad-norm clip; 0 turns clipping off.
-    #[arg(long, default_value_t = 1.0)]
-    pub max_grad_norm: f64,
-    /// Data order and pairing.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Precision of the trained (and reference) weights: f32, or bf16/f16 on GPUs (optimizer
-    /// state stays f32).
-    #[arg(long, default_value = "f32")]
-    pub dtype: engine::llama::WeightDtype,
-    /// With half-precision weights, update them in place like HF Trainer instead of through an
-    /// f32 master copy (saves 4 bytes per parameter; loses updates below bf16 resolution).
-    #[arg(long)]
-    pub no_master_weights: bool,
-    /// Recompute memory-bound activations in the backward pass instead of keeping them.
-    #[arg(long)]
-    pub gradient_checkpointing: bool,
-    /// Output directory: `checkpoint/`, `metrics.jsonl`, `run.json`.
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Checkpoint precision: f32 or bf16.
-    #[arg(long, default_value = "f32")]
-    pub save_dtype: engine::llama::WeightDtype,
-}
-
-/// What `lethe loss` and `lethe unlearn` share: the reference, the data, the objective and the
-/// device.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ObjectiveArgs {
-    /// The frozen reference model; defaults to a fresh copy of the model being unlearned (OU's
-    /// deep copy).
-    #[arg(long)]
-    pub reference: Option<String>,
-    /// Forget rows (JSONL with `question`, `answer`). `loss`: all of them form the micro-batch, in
-    /// order; `unlearn`: one epoch is one pass over them.
-    #[arg(long)]
-    pub forget: PathBuf,
-    /// Retain rows. `loss`: retain row i is paired with forget row i; `unlearn`: each forget item
-    /// is paired with a random retain item.
-    #[arg(long)]
-    pub retain: PathBuf,
-    /// I-don't-know answers for idk_dpo, one per line; forget row i gets line i mod n.
-    #[arg(long)]
-    pub idk: Option<PathBuf>,
-    /// Prompt format.
-    #[arg(long, value_enum, default_value = "plain")]
-    pub template: TemplateChoice,
-    /// grad_ascent, grad_diff, npo, simnpo, wga, tnpo, tnpo_fork, satimp or idk_dpo.
-    #[arg(long)]
-    pub objective: String,
-    /// BalDRO wrapper: none, dv or g.
-    #[arg(long, default_value = "none")]
-    pub wrapper: String,
-    /// Hyperparameters by their spec names (`beta`, `alpha`, `gamma`, `delta`, `beta1`, `beta2`,
-    /// `tau`, `direction`, `ratio`, `seed`, `retain_loss_type`), e.g. `--set beta=0.2`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Compute device: cpu, wgpu or cuda:N.
-    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
-    pub device: DeviceSpec,
 }

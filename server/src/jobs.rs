@@ -1,20 +1,19 @@
 //! The job queue: runs wait in SQLite as `queued`; a dispatcher claims them atomically, at most
 //! `concurrency` at a time (the GPU limit, default 1), and executes each on a dedicated blocking
 //! thread, never on the async runtime. The [`Executor`] does the work (the engine, or a fake in
-//! tests) and reports steps, evaluation progress and log lines, which the queue persists
-//! (`runs/<id>/steps.jsonl`), fans out through [`LiveHub`] and turns into the final state:
+//! tests) writes the run's directory and reports steps, evaluation progress and log lines, which
+//! the queue fans out through [`LiveHub`] (log lines also to `log.txt`) and turns into the final state:
 //! `succeeded` with metrics, `failed` with the error, `cancelled` on request, or `interrupted`
 //! when the server shuts down mid-run.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use shared::live::{EvalPoint, StepPoint};
+use shared::live::StepPoint;
 use shared::run::{RunSpec, RunState};
 use tokio::sync::{Notify, Semaphore};
 
@@ -23,18 +22,8 @@ pub mod run_log;
 
 use crate::db::{self, Db};
 use crate::live::LiveHub;
+use crate::runner::RunEvent;
 use run_log::RunLog;
-
-/// What an executor reports while it works.
-#[derive(Debug, Clone, PartialEq)]
-pub enum JobEvent {
-    /// An optimizer step finished.
-    Step(StepPoint),
-    /// Evaluation moved on.
-    Eval(EvalPoint),
-    /// A line for the run's log.
-    Log(String),
-}
 
 /// What an executor gets for one run.
 pub struct JobContext<'a> {
@@ -45,7 +34,7 @@ pub struct JobContext<'a> {
     /// Set when the run should stop; check it between steps.
     pub cancel: &'a AtomicBool,
     /// Report progress.
-    pub emit: &'a mut dyn FnMut(JobEvent),
+    pub emit: &'a mut dyn FnMut(RunEvent),
 }
 
 /// Runs one job on the calling (blocking) thread.
@@ -53,8 +42,9 @@ pub trait Executor: Send + Sync + 'static {
     /// Software and hardware facts recorded with every run (versions, backend, adapter).
     fn environment(&self) -> BTreeMap<String, String>;
 
-    /// Does the run; returns its headline metrics. On cancellation return any error after
-    /// noticing `ctx.cancel`; the queue records `cancelled`.
+    /// Does the run, writing its directory (`spec.json`, `steps.jsonl`, `metrics.json` and the
+    /// rest: [`crate::runner::files`]); returns its headline metrics. On cancellation return any
+    /// error after noticing `ctx.cancel`; the queue records `cancelled`.
     fn execute(
         &self,
         spec: &RunSpec,
@@ -86,14 +76,6 @@ impl std::fmt::Debug for Queue {
 /// `data_dir/runs/<id>`.
 pub fn run_dir(data_dir: &Path, id: i64) -> PathBuf {
     data_dir.join("runs").join(id.to_string())
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so readers never see half a
-/// file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
 }
 
 impl Queue {
@@ -278,7 +260,6 @@ impl Queue {
     ) -> anyhow::Result<BTreeMap<String, f64>> {
         let dir = run_dir(&self.data_dir, id);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        write_atomic(&dir.join("spec.json"), &serde_json::to_vec_pretty(spec)?)?;
         let environment = self.executor.environment();
         let run = self.db.call_blocking(|conn| {
             db::set_environment(conn, id, &environment)?;
@@ -288,23 +269,10 @@ impl Queue {
         let live = self.hub.open(run.clone());
         live.state(run);
         tracing::info!(run = id, "run started");
-        let steps_path = dir.join("steps.jsonl");
-        let mut steps = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&steps_path)
-            .with_context(|| format!("opening {}", steps_path.display()))?;
-        let mut write_error = None;
-        let mut emit = |event: JobEvent| match event {
-            JobEvent::Step(point) => {
-                let line = serde_json::to_string(&point).unwrap_or_default();
-                if let Err(error) = writeln!(steps, "{line}") {
-                    write_error.get_or_insert(error);
-                }
-                live.step(point);
-            }
-            JobEvent::Eval(point) => live.eval(point),
-            JobEvent::Log(line) => self.log_line(id, Some(&*live), &line),
+        let mut emit = |event: RunEvent| match event {
+            RunEvent::Step(point) => live.step(point),
+            RunEvent::Eval(point) => live.eval(point),
+            RunEvent::Log(line) => self.log_line(id, Some(&*live), &line),
         };
         let mut ctx = JobContext {
             id,
@@ -312,15 +280,7 @@ impl Queue {
             cancel,
             emit: &mut emit,
         };
-        let metrics = self.executor.execute(spec, &mut ctx)?;
-        if let Some(error) = write_error {
-            return Err(error).with_context(|| format!("writing {}", steps_path.display()));
-        }
-        write_atomic(
-            &dir.join("metrics.json"),
-            &serde_json::to_vec_pretty(&metrics)?,
-        )?;
-        Ok(metrics)
+        self.executor.execute(spec, &mut ctx)
     }
 }
 
@@ -349,7 +309,7 @@ pub fn list_artifacts(dir: &Path) -> Vec<String> {
 
 /// Every step recorded in `runs/<id>/steps.jsonl` (a torn last line is skipped).
 pub fn read_steps(data_dir: &Path, id: i64) -> Vec<StepPoint> {
-    std::fs::read_to_string(run_dir(data_dir, id).join("steps.jsonl"))
+    std::fs::read_to_string(run_dir(data_dir, id).join(shared::paths::ARTIFACT_STEPS))
         .map(|text| {
             text.lines()
                 .filter_map(|line| serde_json::from_str(line).ok())

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod live;
 pub mod models;
 pub mod routes;
+pub mod runner;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -33,6 +34,7 @@ use crate::executor::EngineExecutor;
 use crate::jobs::{Executor, Queue};
 use crate::live::LiveHub;
 use crate::models::ModelRegistry;
+use crate::runner::Places;
 
 /// How long running jobs get to stop and record `interrupted` at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -90,10 +92,44 @@ pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<
         db,
         queue,
         hub,
-        registry: Arc::new(parts.registry),
+        places: Arc::new(Places {
+            registry: parts.registry,
+            tofu_dir: None,
+            data_roots: parts.data_roots,
+            confined: true,
+        }),
         auth: parts.auth,
         data_dir: Arc::new(parts.data_dir),
-        data_roots: Arc::new(parts.data_roots),
+    })
+}
+
+/// Where a server's (or worker's) runs find models and data: the model roots plus the data
+/// dir's `models/` (the demo model, SmolLM2 from setup), the default TOFU data (`--tofu-dir DIR`,
+/// `--tofu-dir hub` for locuslab/TOFU, or Lethe's generated dataset in the data dir, written
+/// here when missing unless `fake`), and the data roots (the TOFU directory is one). Blocking.
+pub fn places(args: &config::PlaceArgs, fake: bool) -> anyhow::Result<Places> {
+    let mut model_roots = args.model_roots.clone();
+    model_roots.push(args.data_dir.join("models"));
+    let mut registry = ModelRegistry::new(model_roots, true);
+    let tofu_dir = match &args.tofu_dir {
+        Some(dir) if dir.as_os_str() == "hub" => None,
+        Some(dir) => Some(dir.clone()),
+        None if fake => None,
+        None => Some(
+            cli::demo::ensure_default_data(&args.data_dir, 0)
+                .context("generating the default data")?,
+        ),
+    };
+    registry.default_data.clone_from(&tofu_dir);
+    let mut data_roots = args.data_roots.clone();
+    if let Some(tofu) = &tofu_dir {
+        data_roots.push(tofu.clone());
+    }
+    Ok(Places {
+        registry,
+        tofu_dir,
+        data_roots,
+        confined: true,
     })
 }
 
@@ -105,39 +141,18 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
         .context("describing the compute device")?
         .with_context(|| format!("opening --device {device}"))?;
     tracing::info!(device = %info.device, backend = info.backend, adapter = %info.adapter, "compute device");
-    // The data dir's `models/` (the demo model, SmolLM2 from setup) is always offered.
-    let mut model_roots = args.model_roots.clone();
-    model_roots.push(args.data_dir.join("models"));
-    let mut registry = ModelRegistry::new(model_roots, true);
-    // The default data: `--tofu-dir DIR`, `--tofu-dir hub` (locuslab/TOFU), or Lethe's generated
-    // dataset in the data dir, written on first start.
-    let tofu_dir = match &args.tofu_dir {
-        Some(dir) if dir.as_os_str() == "hub" => None,
-        Some(dir) => Some(dir.clone()),
-        None if args.fake_executor => None,
-        None => {
-            let data_dir = args.data_dir.clone();
-            Some(
-                tokio::task::spawn_blocking(move || cli::demo::ensure_default_data(&data_dir, 0))
-                    .await
-                    .context("generating the default data")??,
-            )
-        }
-    };
-    registry.default_data.clone_from(&tofu_dir);
-    let mut data_roots = args.data_roots.clone();
-    if let Some(tofu) = &tofu_dir {
-        data_roots.push(tofu.clone());
-    }
+    let place_args = args.places.clone();
+    let fake = args.fake_executor;
+    let places = tokio::task::spawn_blocking(move || places(&place_args, fake))
+        .await
+        .context("finding models and data")??;
     let auth = args.auth.unwrap_or(if args.addr.ip().is_loopback() {
         AuthMode::Off
     } else {
         AuthMode::Tokens
     });
     let executor = EngineExecutor {
-        registry: registry.clone(),
-        tofu_dir,
-        data_roots: data_roots.clone(),
+        places: places.clone(),
         device,
         device_info: info.clone(),
     };
@@ -152,14 +167,14 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
     };
     Ok((
         Parts {
-            data_dir: args.data_dir.clone(),
+            data_dir: args.places.data_dir.clone(),
             static_dir: args.static_dir.clone(),
             device: info,
-            registry,
+            registry: places.registry,
             auth,
             concurrency: args.concurrency,
             requeue_interrupted: args.requeue_interrupted,
-            data_roots,
+            data_roots: places.data_roots,
         },
         executor,
     ))
@@ -202,7 +217,7 @@ pub async fn serve(
         .context("serving HTTP")
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::error!(%error, "cannot listen for Ctrl-C");

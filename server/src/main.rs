@@ -31,6 +31,7 @@ async fn main() -> anyhow::Result<()> {
             server::cli::token::run(&command, &mut std::io::stdout().lock())
         }
         Command::Unlearn(args) => server::cli::unlearn::run(&args),
+        Command::Worker(args) => server::cli::worker::run(args).await,
         Command::Finetune(args) => server::cli::finetune::run(&args),
         Command::Loss(args) => server::cli::loss::run(&args, &mut std::io::stdout().lock()),
         Command::Eval(args) => server::cli::eval::run(&args, &mut std::io::stdout().lock()),

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use engine::llama::load::{ModelSource, hf_hub_cache, inspect, resolve_in_cache};
 use shared::run::{ModelEntry, Split};
 
-use crate::cli::demo::DemoManifest;
+pub mod manifest;
+
+pub use manifest::DemoManifest;
 
 /// Where models are looked up.
 #[derive(Debug, Clone, Default)]

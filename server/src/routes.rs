@@ -4,6 +4,7 @@ pub mod health;
 pub mod live;
 pub mod models;
 pub mod openapi;
+pub mod run_files;
 pub mod runs;
 pub mod share;
 pub mod sweeps;
@@ -259,15 +260,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::get_openapi))
         .route("/api/models", get(models::list_models))
         .route("/api/runs", get(runs::list_runs).post(runs::create_run))
-        .route("/api/runs/export.csv", get(runs::export_csv))
+        .route("/api/runs/export.csv", get(run_files::export_csv))
         .route(
             "/api/runs/{id}",
             get(runs::get_run).delete(runs::delete_run),
         )
         .route("/api/runs/{id}/cancel", post(runs::cancel_run))
-        .route("/api/runs/{id}/steps", get(runs::get_steps))
-        .route("/api/runs/{id}/steps.csv", get(runs::get_steps_csv))
-        .route("/api/runs/{id}/artifacts/{*path}", get(runs::get_artifact))
+        .route("/api/runs/{id}/steps", get(run_files::get_steps))
+        .route("/api/runs/{id}/steps.csv", get(run_files::get_steps_csv))
+        .route(
+            "/api/runs/{id}/artifacts/{*path}",
+            get(run_files::get_artifact),
+        )
         .route("/api/sweeps", post(sweeps::create_sweep))
         .route("/api/sweeps/{id}", get(sweeps::get_sweep))
         .route("/api/share/{slug}", get(share::get_shared))

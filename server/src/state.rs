@@ -10,7 +10,7 @@ use crate::auth::AuthMode;
 use crate::db::Db;
 use crate::jobs::Queue;
 use crate::live::LiveHub;
-use crate::models::ModelRegistry;
+use crate::runner::Places;
 
 /// Everything a handler may need, cheap to clone.
 #[derive(Debug, Clone)]
@@ -25,14 +25,12 @@ pub struct AppState {
     pub queue: Arc<Queue>,
     /// Live state of active runs.
     pub hub: Arc<LiveHub>,
-    /// Models this host can load.
-    pub registry: Arc<ModelRegistry>,
+    /// Where the names in a spec may point: the model registry and the data roots.
+    pub places: Arc<Places>,
     /// Whether API tokens are required.
     pub auth: AuthMode,
     /// Database, checkpoints and results.
     pub data_dir: Arc<PathBuf>,
-    /// Where specs may point for data and retain references.
-    pub data_roots: Arc<Vec<PathBuf>>,
 }
 
 /// The health document for a server computing on `device`.

@@ -194,18 +194,18 @@ fn bad_flags_are_named() {
     for (args, expected) in [
         (
             vec!["--objective", "npo", "--set", "bogus=1"],
-            "--set bogus",
+            "objective.params.bogus (--set bogus): NPO has no parameter `bogus`",
         ),
         (
             vec!["--objective", "npo", "--set", "beta=abc"],
-            "--set beta=abc",
+            "objective.params.beta (--set beta): beta=abc: `abc` is not a number",
         ),
         (vec!["--objective", "nope"], "--objective nope"),
         (
             vec!["--objective", "npo", "--wrapper", "dv", "--set", "tau=0"],
-            "--set tau=0",
+            "wrapper.tau (--set tau): must be a number > 0",
         ),
-        (vec!["--objective", "idk_dpo"], "needs --idk"),
+        (vec!["--objective", "idk_dpo"], "data.idk: IdkDPO needs"),
     ] {
         let error = lethe_loss(&setup, &args).unwrap_err();
         assert!(error.contains(expected), "{args:?}: {error}");

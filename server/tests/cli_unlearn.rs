@@ -1,7 +1,7 @@
 //! `lethe unlearn` end to end on the memorized tiny fixture: NPO for a few steps writes per-step
 //! metrics, the resolved run settings and a checkpoint that `lethe model inspect` loads; the
-//! checkpoint has forgotten (its forget-set NLL, scored by `lethe model score`, went up); its
-//! `run.json` repeats the run through `--config`. `lethe finetune` learns its data, with flags from
+//! checkpoint has forgotten (its forget-set NLL, scored by `lethe model score`, went up); the
+//! `spec.json` it wrote repeats the run through `--config`. `lethe finetune` learns its data, with flags from
 //! a TOML config file.
 #![expect(
     clippy::unwrap_used,
@@ -91,7 +91,7 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
         stderr.contains("unlearn [") && stderr.contains("] 4/4 100%"),
         "a progress bar is drawn: {stderr}"
     );
-    let metrics: Vec<serde_json::Value> = std::fs::read_to_string(out.join("metrics.jsonl"))
+    let metrics: Vec<serde_json::Value> = std::fs::read_to_string(out.join("steps.jsonl"))
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -118,11 +118,15 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
         [0, 1, 2, 3],
         "one step per epoch covers the forget set"
     );
-    let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
-    assert_eq!(run["command"], "unlearn");
-    assert_eq!(run["args"]["objective"], "npo");
-    assert_eq!(run["args"]["set"], serde_json::json!(["tau=1"]));
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("spec.json")).unwrap()).unwrap();
+    assert_eq!(spec["objective"]["method"], "npo");
+    assert_eq!(
+        spec["wrapper"],
+        serde_json::json!({"kind": "dv", "tau": 1.0, "direction": "soft_min"})
+    );
+    assert_eq!(spec["trainer"]["lr"], 2e-3);
+    assert_eq!(spec["eval"]["enabled"], false);
     let checkpoint = out.join("checkpoint");
     let checkpoint = checkpoint.to_str().unwrap();
     let inspect = lethe(&["model", "inspect", checkpoint]);
@@ -136,12 +140,12 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
     eprintln!("forget NLL {before:.3} -> {after:.3}");
     assert!(after > before + 0.3, "forget NLL {before} -> {after}");
 
-    // run.json repeats the run; flags after --config override it.
+    // spec.json repeats the run; flags after --config override it.
     let again = dir.path().join("again");
     let rerun = lethe(&[
         "unlearn",
         "--config",
-        out.join("run.json").to_str().unwrap(),
+        out.join("spec.json").to_str().unwrap(),
         "--epochs",
         "1",
         "--out",
@@ -153,7 +157,7 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
         String::from_utf8_lossy(&rerun.stderr)
     );
     let first_line = |dir: &Path| {
-        let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+        let text = std::fs::read_to_string(dir.join("steps.jsonl")).unwrap();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())
@@ -184,7 +188,11 @@ fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
         out.to_str().unwrap(),
     ]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--epochs"));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("trainer.epochs (--epochs): must be a number > 0 (got 0)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -219,7 +227,7 @@ fn finetune_learns_its_data_with_flags_from_a_toml_file() {
         stderr.contains("finetune [") && stderr.contains("6/6"),
         "{stderr}"
     );
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let metrics = std::fs::read_to_string(out.join("steps.jsonl")).unwrap();
     assert_eq!(
         metrics.lines().count(),
         6,

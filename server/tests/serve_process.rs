@@ -3,14 +3,8 @@
 //! the real engine on the tiny Llama fixture end to end: submit over HTTP, watch the websocket,
 //! read the metrics back; tokens made by `lethe token` gate a team server, and
 //! `--requeue-interrupted` runs a killed run again.
-#![expect(
-    clippy::unwrap_used,
-    reason = "fixture helpers panic on setup failure, like the tests"
-)]
 
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
@@ -18,76 +12,9 @@ use serde_json::{Value, json};
 use shared::live::ServerEvent;
 use shared::run::{Created, RunDetail, RunState};
 
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(data_dir: &Path, extra: &[&str]) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lethe"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .args(extra)
-        .env("HF_HUB_OFFLINE", "1")
-        .env("HF_HUB_CACHE", data_dir.join("no-hf-cache"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("Lethe is listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    Serve { child, base }
-}
-
-fn post(base: &str, path: &str, body: &Value) -> Value {
-    let response = ureq::post(&format!("{base}{path}"))
-        .set("Content-Type", "application/json")
-        .send_string(&body.to_string())
-        .unwrap_or_else(|e| match e {
-            ureq::Error::Status(code, r) => panic!("{code}: {}", r.into_string().unwrap()),
-            other => panic!("{other}"),
-        });
-    serde_json::from_str(&response.into_string().unwrap()).unwrap()
-}
-
-fn run(base: &str, id: i64) -> RunDetail {
-    let text = ureq::get(&format!("{base}/api/runs/{id}"))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn wait_for(base: &str, id: i64, done: impl Fn(RunState) -> bool, limit: Duration) -> RunDetail {
-    let start = Instant::now();
-    loop {
-        let detail = run(base, id);
-        if done(detail.summary.state) {
-            return detail;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "run {id} stuck in {:?}",
-            detail.summary.state
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+#[path = "support/serve.rs"]
+mod support;
+use support::{post, run, serve, shared_dir, wait_for};
 
 #[test]
 fn a_killed_server_restarts_with_the_run_interrupted_and_the_database_intact() {
@@ -140,16 +67,6 @@ fn a_killed_server_restarts_with_the_run_interrupted_and_the_database_intact() {
         |s| s == RunState::Succeeded,
         Duration::from_secs(60),
     );
-}
-
-fn shared_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

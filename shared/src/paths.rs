@@ -37,6 +37,16 @@ pub const ARTIFACT_EVAL_SUMMARY: &str = "eval/TOFU_SUMMARY.json";
 pub const ARTIFACT_RETAIN_REF: &str = "eval/RETAIN_REF_EVAL.json";
 /// Run artifact: the run's log, one line per message, ending with how the run ended.
 pub const ARTIFACT_LOG: &str = "log.txt";
+/// Run artifact: one step point per line, as the live view gets them.
+pub const ARTIFACT_STEPS: &str = "steps.jsonl";
+/// Run artifact: the headline metrics of a finished run.
+pub const ARTIFACT_METRICS: &str = "metrics.json";
+/// Run artifact: the unlearned model (HF layout).
+pub const ARTIFACT_CHECKPOINT: &str = "checkpoint";
+/// Run artifact: the evaluation's directory.
+pub const ARTIFACT_EVAL: &str = "eval";
+/// Run artifact: how a run executed by `lethe worker` ended.
+pub const ARTIFACT_STATE: &str = "state.json";
 
 /// `/api/runs/{id}`: one run; its `/steps`, `/steps.csv`, `/live`, `/cancel` and
 /// `/artifacts/{path}` hang below it.

@@ -167,11 +167,11 @@ pub fn NewRunPage() -> impl IntoView {
                         <FieldMessages form=form field="model".to_string()/>
                     </div>
                     {select_field(form, "Data", "data.source", vec![("default".into(), "the server's TOFU (or the hub)".into()), ("dir".into(), "a directory on the server".into())],
-                        |s| match s.data.source { DataSource::Default => "default".into(), DataSource::Dir { .. } => "dir".into() },
+                        |s| match s.data.source { DataSource::Default => "default".into(), DataSource::Dir { .. } | DataSource::Files { .. } => "dir".into() },
                         |s, v| s.data.source = if v == "dir" { DataSource::Dir { path: String::new() } } else { DataSource::Default })}
                     <Show when=move || form.spec.with(|s| matches!(s.data.source, DataSource::Dir { .. }))>
                         {input(form, TEXT, "Data directory", "data.source.path", "TOFU split files (forget01.json, …) under a --data-root",
-                            |s| match &s.data.source { DataSource::Dir { path } => path.clone(), DataSource::Default => String::new() },
+                            |s| match &s.data.source { DataSource::Dir { path } => path.clone(), DataSource::Default | DataSource::Files { .. } => String::new() },
                             |s, v| s.data.source = DataSource::Dir { path: v })}
                     </Show>
                     {select_field(form, "Forget split", "data.split", split_options.clone(), |s| s.data.split.as_str().to_string(),

@@ -1,8 +1,10 @@
-//! `--config FILE`: flags of `lethe unlearn` and `lethe finetune` read from a TOML or JSON table
-//! whose keys are the long flag names (`batch_size` or `batch-size`). The file's flags take the
-//! place of `--config FILE` on the command line, so flags written after it override it. A
-//! `run.json` written by a run has its flags under `args` and is read the same way, so
-//! `lethe unlearn --config out/run.json --out again` repeats a run.
+//! `--config FILE`: a run described in a file. A RunSpec (a run's `spec.json`, what `lethe run`
+//! and the API take) becomes `--spec FILE`, the spec `lethe unlearn` starts from, so
+//! `lethe unlearn --config spec.json --out again` and `lethe run spec.json` are the same run.
+//! Any other TOML or JSON table holds flags by their long names (`batch_size` or `batch-size`),
+//! which take the place of `--config FILE` on the command line. A `run.json` written by
+//! `lethe finetune` has its flags under `args` and is read the same way. Either way, flags
+//! written after `--config` override the file.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -23,11 +25,28 @@ pub fn expand(args: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
             None => None,
         };
         match path {
+            Some(path) if is_run_spec(Path::new(&path)) => {
+                out.push("--spec".into());
+                out.push(path);
+            }
             Some(path) => out.extend(flags(Path::new(&path))?),
             None => out.push(arg),
         }
     }
     Ok(out)
+}
+
+/// Whether `path` is a RunSpec: JSON whose `objective` is an object (in a flag table it is the
+/// objective's name).
+fn is_run_spec(path: &Path) -> bool {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|value| {
+            value
+                .get("objective")
+                .is_some_and(serde_json::Value::is_object)
+        })
 }
 
 /// The flags one config file holds.

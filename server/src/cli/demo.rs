@@ -15,11 +15,15 @@ use anyhow::Context as _;
 use engine::data::generate::{self, GenerateConfig};
 use engine::tokenizer::Tokenizer;
 
-use crate::config::{EvalArgs, FinetuneArgs, TemplateChoice, TrainArgs};
+use engine::data::tofu::TofuSource;
+use shared::run::{Dtype, EvalSpec, PromptFormat, Split};
 
-pub mod manifest;
+use crate::config::{FinetuneArgs, TemplateChoice, TrainArgs};
+use crate::runner::EvalJob;
 
-pub use manifest::{DEFAULT_UNLEARN_LR, DemoManifest, MANIFEST, data_digest, retain_ref_for};
+pub use crate::models::manifest::{
+    DEFAULT_UNLEARN_LR, DemoManifest, MANIFEST, data_digest, retain_ref_for,
+};
 
 /// Where the default data lives under the data dir.
 pub const DEFAULT_DATA: &str = "tofu-generated";
@@ -110,19 +114,14 @@ fn concat(dir: &Path, splits: &[&str], out: &Path) -> anyhow::Result<()> {
 
 fn train_args(settings: &DemoSettings, out: PathBuf) -> TrainArgs {
     TrainArgs {
-        lr: settings.lr,
-        batch_size: 16,
-        grad_accum: 1,
-        epochs: settings.epochs,
-        warmup_epochs: 1.0,
-        weight_decay: 0.01,
-        max_grad_norm: 1.0,
-        seed: settings.seed,
-        dtype: engine::llama::WeightDtype::F32,
-        no_master_weights: false,
-        gradient_checkpointing: false,
+        lr: Some(settings.lr),
+        batch_size: Some(16),
+        grad_accum: Some(1),
+        epochs: Some(settings.epochs),
+        warmup_epochs: Some(1.0),
+        seed: Some(settings.seed),
         out,
-        save_dtype: engine::llama::WeightDtype::F32,
+        ..TrainArgs::default()
     }
 }
 
@@ -213,21 +212,22 @@ pub fn build(settings: &DemoSettings, w: &mut impl Write) -> anyhow::Result<Path
             &[preset.retain().as_str(), knowledge[0], knowledge[1]],
         )?;
         let eval_out = work.join(format!("{}-eval", preset.retain()));
-        crate::cli::eval::execute(
-            &EvalArgs {
+        crate::runner::evaluate(
+            &EvalJob {
                 model: retain.to_string_lossy().into_owned(),
-                split: preset.forget(),
-                data: Some(data.clone()),
+                data: TofuSource::Dir(data.clone()),
+                split: Split::parse(&preset.forget()).context("a forget split")?,
+                template: PromptFormat::Plain,
+                dtype: Dtype::F32,
+                eval: EvalSpec {
+                    max_new_tokens: 64,
+                    ..EvalSpec::default()
+                },
                 retain_ref: None,
-                template: TemplateChoice::Plain,
-                batch_size: 32,
-                max_new_tokens: 64,
                 gibberish_model: None,
-                classifier_max_length: engine::metrics::gibberish::CLASSIFIER_MAX_LENGTH,
-                device: settings.device,
-                dtype: engine::llama::WeightDtype::F32,
-                out: eval_out.clone(),
             },
+            &eval_out,
+            settings.device,
             &mut |_| {},
             &AtomicBool::new(false),
         )

@@ -1,6 +1,6 @@
 //! `lethe model inspect` and `lethe model score`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use anyhow::Context as _;
 use engine::data::{Encoded, PromptTemplate};
@@ -8,6 +8,8 @@ use engine::llama::{ModelSource, inspect as inspect_model, load};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ScoreArgs;
+use crate::runner::engine_config;
+use crate::runner::prepare::read_rows;
 
 /// Prints what `model` is, from its headers alone.
 pub fn inspect(model: &str, out: &mut impl Write) -> anyhow::Result<()> {
@@ -89,34 +91,6 @@ pub fn inspect(model: &str, out: &mut impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One question/answer row of a JSONL file.
-#[derive(Debug, Deserialize)]
-pub(crate) struct QaRow {
-    pub(crate) question: String,
-    pub(crate) answer: String,
-}
-
-/// Every non-empty line of `path` as a [`QaRow`]; errors name the file and line.
-pub(crate) fn read_rows(path: &std::path::Path) -> anyhow::Result<Vec<QaRow>> {
-    let file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
-    let mut rows = Vec::new();
-    for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let row: QaRow = serde_json::from_str(&line).with_context(|| {
-            format!(
-                "{} line {}: expected {{\"question\": ..., \"answer\": ...}}",
-                path.display(),
-                number + 1
-            )
-        })?;
-        rows.push(row);
-    }
-    Ok(rows)
-}
-
 /// One line of `lethe model score` output.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct ScoreLine {
@@ -137,7 +111,7 @@ pub fn score(args: &ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let device = args.device.device()?;
     let loaded = load(&source, &device, args.dtype)?;
     let tokenizer = &loaded.tokenizer;
-    let template = super::template_for(args.template, &loaded, &args.model)?;
+    let template = engine_config::template(args.template.into(), &loaded, &args.model)?;
     let pad = tokenizer.pad_or_eos();
     let encoded: Vec<Encoded> = rows
         .iter()

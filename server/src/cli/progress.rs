@@ -81,6 +81,61 @@ impl Progress {
     }
 }
 
+/// Progress bars for a run's events: one for training (`unlearn`), then one per evaluation
+/// stage.
+#[derive(Default)]
+pub struct RunProgress {
+    bar: Option<(String, Progress)>,
+}
+
+impl RunProgress {
+    /// Draws `event`; log lines go to the log (`tracing`).
+    pub fn show(&mut self, event: &crate::runner::RunEvent) {
+        use crate::runner::RunEvent;
+        let (stage, label, done, total, detail) = match event {
+            RunEvent::Step(point) => (
+                "train",
+                "unlearn",
+                point.step,
+                point.total_steps,
+                format!(
+                    "loss {:.4} lr {:.2e} |g| {:.3} {:.0} tok/s",
+                    point.loss, point.lr, point.grad_norm, point.tokens_per_s
+                ),
+            ),
+            RunEvent::Eval(point) => (
+                point.stage.as_str(),
+                "eval",
+                point.done,
+                point.total,
+                point.stage.clone(),
+            ),
+            RunEvent::Log(line) => {
+                tracing::info!("{line}");
+                return;
+            }
+        };
+        if self
+            .bar
+            .as_ref()
+            .is_none_or(|(current, _)| current != stage)
+        {
+            self.finish();
+            self.bar = Some((stage.to_string(), Progress::new(label, total)));
+        }
+        if let Some((_, bar)) = &self.bar {
+            bar.update(done, &detail);
+        }
+    }
+
+    /// Ends the current bar.
+    pub fn finish(&mut self) {
+        if let Some((_, bar)) = self.bar.take() {
+            bar.finish();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

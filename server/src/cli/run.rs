@@ -194,7 +194,7 @@ pub async fn run(args: RunArgs, out: &mut (impl Write + Send)) -> anyhow::Result
     eprintln!(
         "queued runs {:?} in {}",
         created.ids,
-        args.local.data_dir.display()
+        args.local.places.data_dir.display()
     );
     let runs = tokio::task::block_in_place(|| {
         let handle = tokio::runtime::Handle::current();

@@ -1,7 +1,8 @@
 //! A deterministic [`Executor`] for tests and UI work without a model (`lethe serve
 //! --fake-executor`): it "trains" for `steps` steps of `step_delay` each, with per-sample losses
 //! that fall as `1/(1 + step)`, then reports a short evaluation and metrics derived from the
-//! spec's learning rate, so different specs give different, predictable results. It writes an
+//! spec's learning rate, so different specs give different, predictable results. It writes the
+//! run directory as the runner does (`spec.json`, `steps.jsonl`, `metrics.json`) and an
 //! open-unlearning-shaped `eval/TOFU_EVAL.json` and retain reference, so UI tests can draw
 //! result pages without a model.
 
@@ -15,7 +16,8 @@ use shared::live::{EvalPoint, StepPoint};
 use shared::paths;
 use shared::run::{RunSpec, Wrapper};
 
-use super::{Executor, JobContext, JobEvent};
+use super::{Executor, JobContext};
+use crate::runner::{RunEvent, RunFiles};
 
 /// The fake's behaviour.
 #[derive(Debug, Clone)]
@@ -120,7 +122,8 @@ impl Executor for FakeExecutor {
         spec: &RunSpec,
         ctx: &mut JobContext<'_>,
     ) -> anyhow::Result<BTreeMap<String, f64>> {
-        (ctx.emit)(JobEvent::Log(format!(
+        let mut files = RunFiles::create(&ctx.dir, Some(spec))?;
+        (ctx.emit)(RunEvent::Log(format!(
             "fake run of {}",
             spec.display_name()
         )));
@@ -141,7 +144,7 @@ impl Executor for FakeExecutor {
             let per_sample: Vec<f64> = samples.iter().map(|i| losses[*i]).collect();
             let sample_epochs = vec![step - 1; per_sample.len()];
             let loss = per_sample.iter().sum::<f64>() / n.max(1.0);
-            (ctx.emit)(JobEvent::Step(StepPoint {
+            let point = StepPoint {
                 step,
                 total_steps: self.steps,
                 epoch: step - 1,
@@ -156,10 +159,12 @@ impl Executor for FakeExecutor {
                 weights,
                 tokens_per_s: 1000.0,
                 elapsed_s: s * self.step_delay.as_secs_f64(),
-            }));
+            };
+            files.step(&point);
+            (ctx.emit)(RunEvent::Step(point));
         }
         for done in 1..=2 {
-            (ctx.emit)(JobEvent::Eval(EvalPoint {
+            (ctx.emit)(RunEvent::Eval(EvalPoint {
                 stage: "forget generation".into(),
                 done,
                 total: 2,
@@ -176,10 +181,12 @@ impl Executor for FakeExecutor {
         };
         write(paths::ARTIFACT_EVAL_LOG, &run)?;
         write(paths::ARTIFACT_RETAIN_REF, &retain)?;
-        Ok(BTreeMap::from([
+        let metrics = BTreeMap::from([
             ("forget_quality".into(), spec.trainer.lr * 1000.0),
             ("model_utility".into(), 0.5),
-        ]))
+        ]);
+        files.finish(&metrics)?;
+        Ok(metrics)
     }
 }
 

@@ -13,7 +13,7 @@ pub async fn list_models(
     State(state): State<AppState>,
     _caller: Caller,
 ) -> ApiResult<Json<Vec<ModelEntry>>> {
-    let registry = state.registry.clone();
+    let registry = state.places.registry.clone();
     let models = tokio::task::spawn_blocking(move || registry.list())
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;

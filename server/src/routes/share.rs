@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use shared::run::RunDetail;
 
-use super::runs::{artifact, steps_csv};
+use super::run_files::{artifact, steps_csv};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::{list_artifacts, read_steps, run_dir};

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::RetainLoss;
+
 /// An unlearning method (spec §2). Wire names are the CLI's (`npo`, `tnpo_fork`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,6 +126,15 @@ impl Method {
         own.push(param("gamma", gamma, "forget-term weight γ"));
         own.push(param("alpha", alpha, "retain-term weight α"));
         own
+    }
+
+    /// The retain term the method uses unless the spec overrides it (spec §2.2): none for
+    /// GradAscent and TNPO, token-mean NLL for the rest.
+    pub fn default_retain_loss(self) -> RetainLoss {
+        match self {
+            Self::GradAscent | Self::Tnpo => RetainLoss::None,
+            _ => RetainLoss::Nll,
+        }
     }
 
     /// The default of `name` for this method, if it has that parameter.

@@ -1,7 +1,7 @@
 //! [`RunSpec::validate`]: the one set of rules the server enforces on a submission and the UI
 //! checks as the user types, each problem naming its dotted field path.
 
-use super::{DataSource, MAX_TEXT, RunSpec, Wrapper};
+use super::{DataSource, MAX_TEXT, RunSpec, TrainerSpec, Wrapper};
 use crate::error::FieldError;
 
 fn push(errors: &mut Vec<FieldError>, field: impl Into<String>, message: impl Into<String>) {
@@ -52,10 +52,51 @@ impl RunSpec {
                 );
             }
         }
-        if let DataSource::Dir { path } = &self.data.source
-            && (path.trim().is_empty() || path.len() > MAX_TEXT)
+        let bad_path = |path: &str| path.trim().is_empty() || path.len() > MAX_TEXT;
+        match &self.data.source {
+            DataSource::Default => {}
+            DataSource::Dir { path } => {
+                if bad_path(path) {
+                    push(&mut errors, "data.source.path", "give a directory");
+                }
+            }
+            DataSource::Files { forget, retain } => {
+                for (field, path) in [("forget", forget), ("retain", retain)] {
+                    if bad_path(path) {
+                        push(
+                            &mut errors,
+                            format!("data.source.{field}"),
+                            "give a JSONL file",
+                        );
+                    }
+                }
+                if self.eval.enabled {
+                    push(
+                        &mut errors,
+                        "data.source",
+                        "forget and retain files carry no TOFU evaluation sets; evaluate with a \
+                         TOFU directory (kind `dir` or `default`) or set eval.enabled to false",
+                    );
+                }
+            }
+        }
+        if self.data.idk.as_deref().is_some_and(bad_path) {
+            push(
+                &mut errors,
+                "data.idk",
+                "give a file of I-don't-know answers",
+            );
+        }
+        if self
+            .reference
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty() || r.len() > MAX_TEXT)
         {
-            push(&mut errors, "data.source.path", "give a directory");
+            push(
+                &mut errors,
+                "reference",
+                "give a model, or leave it out to use a copy of `model`",
+            );
         }
         let method = self.objective.method;
         let known: Vec<&str> = method.params().iter().map(|p| p.name).collect();
@@ -92,7 +133,38 @@ impl RunSpec {
                 }
             }
         }
-        let t = &self.trainer;
+        errors.extend(self.trainer.validate());
+        let e = &self.eval;
+        if e.batch_size == 0 || e.batch_size > 1024 {
+            push(&mut errors, "eval.batch_size", "1 to 1024");
+        }
+        if e.max_new_tokens == 0 || e.max_new_tokens > 4096 {
+            push(&mut errors, "eval.max_new_tokens", "1 to 4096");
+        }
+        if let Some(path) = &e.retain_ref
+            && (path.trim().is_empty() || path.len() > MAX_TEXT)
+        {
+            push(&mut errors, "eval.retain_ref", "give a TOFU_EVAL.json path");
+        }
+        if e.gibberish_model.as_deref().is_some_and(bad_path) {
+            push(
+                &mut errors,
+                "eval.gibberish_model",
+                "give the classifier's directory",
+            );
+        }
+        if e.classifier_max_length == 0 || e.classifier_max_length > 4096 {
+            push(&mut errors, "eval.classifier_max_length", "1 to 4096");
+        }
+        errors
+    }
+}
+
+impl TrainerSpec {
+    /// Every problem with the trainer settings, each naming its `trainer.` field.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let t = self;
         check_positive(&mut errors, "trainer.lr", t.lr);
         if t.lr.is_finite() && t.lr > 1.0 {
             push(&mut errors, "trainer.lr", "must be ≤ 1");
@@ -113,17 +185,12 @@ impl RunSpec {
         if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
             push(&mut errors, "trainer.weight_decay", "must be ≥ 0");
         }
-        let e = &self.eval;
-        if e.batch_size == 0 || e.batch_size > 1024 {
-            push(&mut errors, "eval.batch_size", "1 to 1024");
-        }
-        if e.max_new_tokens == 0 || e.max_new_tokens > 4096 {
-            push(&mut errors, "eval.max_new_tokens", "1 to 4096");
-        }
-        if let Some(path) = &e.retain_ref
-            && (path.trim().is_empty() || path.len() > MAX_TEXT)
-        {
-            push(&mut errors, "eval.retain_ref", "give a TOFU_EVAL.json path");
+        if !(t.max_grad_norm.is_finite() && t.max_grad_norm >= 0.0) {
+            push(
+                &mut errors,
+                "trainer.max_grad_norm",
+                "must be ≥ 0 (0 turns clipping off)",
+            );
         }
         errors
     }

@@ -1,0 +1,108 @@
+//! `lethe worker RUN_DIR`: executes the run a directory describes (its `spec.json`) with the
+//! runner, with no server and no database; the directory is the only channel. It writes what
+//! every run writes (`steps.jsonl`, `checkpoint/`, `eval/`, `metrics.json`), appends its log to
+//! `log.txt`, and ends with `state.json`: `succeeded`, `failed` with the error, or `cancelled`
+//! (SIGTERM or Ctrl-C stop it between steps). It exits non-zero unless the run succeeded.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+use shared::run::{RunSpec, RunState};
+
+use super::progress::RunProgress;
+use crate::config::WorkerArgs;
+use crate::jobs::run_log::RunLog;
+use crate::runner::{self, RunEnd, RunEvent};
+
+fn read_spec(dir: &Path) -> anyhow::Result<RunSpec> {
+    let path = dir.join(shared::paths::ARTIFACT_SPEC);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{}: not a RunSpec", path.display()))
+}
+
+/// Runs `lethe worker`: the run's end as `state.json` records it.
+pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
+    let dir = args.run_dir.clone();
+    if !dir.is_dir() {
+        anyhow::bail!("{}: not a run directory", dir.display());
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let signal = {
+        let cancel = Arc::clone(&cancel);
+        tokio::spawn(async move {
+            crate::shutdown_signal().await;
+            cancel.store(true, Ordering::SeqCst);
+        })
+    };
+    let work = {
+        let cancel = Arc::clone(&cancel);
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || execute(&args, &dir, &cancel))
+    };
+    let outcome = work.await.context("the run's thread")?;
+    signal.abort();
+    let end = match outcome {
+        Ok(metrics) => RunEnd {
+            state: RunState::Succeeded,
+            error: None,
+            metrics,
+        },
+        Err(_) if cancel.load(Ordering::SeqCst) => RunEnd {
+            state: RunState::Cancelled,
+            error: None,
+            metrics: Default::default(),
+        },
+        Err(error) => RunEnd {
+            state: RunState::Failed,
+            error: Some(format!("{error:#}")),
+            metrics: Default::default(),
+        },
+    };
+    let ending = match &end.error {
+        Some(error) => format!("{}: {error}", end.state.as_str()),
+        None => end.state.as_str().to_string(),
+    };
+    if let Err(error) = RunLog::new(&dir).append(&ending) {
+        tracing::warn!(%error, "writing the run's log");
+    }
+    end.write(&dir)?;
+    match end.state {
+        RunState::Succeeded => Ok(()),
+        state => anyhow::bail!(
+            "run {} {}{}",
+            dir.display(),
+            state.as_str(),
+            end.error.map(|e| format!(": {e}")).unwrap_or_default()
+        ),
+    }
+}
+
+fn execute(
+    args: &WorkerArgs,
+    dir: &Path,
+    cancel: &AtomicBool,
+) -> anyhow::Result<std::collections::BTreeMap<String, f64>> {
+    let spec = read_spec(dir)?;
+    let places = crate::places(&args.places, false)?;
+    let log = RunLog::new(dir);
+    let mut progress = RunProgress::default();
+    let result = runner::execute(
+        &spec,
+        &places,
+        dir,
+        args.device,
+        &mut |event| {
+            if let RunEvent::Log(line) = &event
+                && let Err(error) = log.append(line)
+            {
+                tracing::warn!(%error, "writing the run's log");
+            }
+            progress.show(&event);
+        },
+        cancel,
+    );
+    progress.finish();
+    result
+}

@@ -1,0 +1,140 @@
+//! The runner: the one code that does a run. A [`RunSpec`] goes in; [`execute`] resolves its
+//! names ([`places`]), maps it onto the engine's settings ([`engine_config`]), loads and
+//! tokenises ([`prepare`]), unlearns, saves the checkpoint, evaluates against the retain
+//! reference ([`evaluate()`]) and writes the run directory ([`files`]). The server's job queue,
+//! `lethe run` without a server, `lethe worker RUN_DIR` and `lethe unlearn` all call
+//! [`execute`]; `lethe eval` is its evaluation stage. Nothing on the way is text: the spec's
+//! typed values become the engine's typed values in [`engine_config`], once.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use engine::DeviceSpec;
+use engine::train::{UnlearnConfig, UnlearnData, unlearn};
+use shared::live::{EvalPoint, StepPoint};
+use shared::run::RunSpec;
+
+pub mod engine_config;
+pub mod evaluate;
+pub mod files;
+pub mod places;
+pub mod prepare;
+
+pub use evaluate::{EvalJob, evaluate};
+pub use files::{RunEnd, RunFiles, write_atomic};
+pub use places::{Places, Resolved, RetainRef, fields_message};
+
+/// What a run reports while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// An optimizer step finished.
+    Step(StepPoint),
+    /// Evaluation moved on.
+    Eval(EvalPoint),
+    /// A line for the run's log.
+    Log(String),
+}
+
+/// Does the run `spec` describes on `device`, with the names in it resolved by `places`,
+/// writing `run_dir` (see [`files`]); reports to `events`; stops between micro-batches and eval
+/// batches once `cancel` is set (and then returns an error). Returns the headline metrics.
+pub fn execute(
+    spec: &RunSpec,
+    places: &Places,
+    run_dir: &Path,
+    device: DeviceSpec,
+    events: &mut dyn FnMut(RunEvent),
+    cancel: &AtomicBool,
+) -> anyhow::Result<BTreeMap<String, f64>> {
+    let errors = spec.validate();
+    if !errors.is_empty() {
+        anyhow::bail!("{}", fields_message(&errors));
+    }
+    let resolved = places.resolve(spec)?;
+    let mut files = RunFiles::create(run_dir, Some(spec))?;
+    events(RunEvent::Log(format!(
+        "unlearning {} with {} on {} ({})",
+        spec.model,
+        spec.objective.method.label(),
+        spec.data.split.as_str(),
+        spec.wrapper.label()
+    )));
+    let prepared = prepare::prepare(spec, &resolved, device)?;
+    let config = UnlearnConfig {
+        objective: prepared.config,
+        train: engine_config::train(&spec.trainer),
+    };
+    events(RunEvent::Log(format!(
+        "{:?}; {} forget and {} retain rows",
+        config.objective,
+        prepared.forget.len(),
+        prepared.retain.len()
+    )));
+    let tokenizer = prepared.policy.tokenizer.clone();
+    let pad = tokenizer.pad_or_eos();
+    let data = UnlearnData {
+        forget: prepared.forget,
+        retain: prepared.retain,
+        idk: prepared.idk_answers,
+    };
+    let started = Instant::now();
+    let mut metrics = BTreeMap::new();
+    let trained = unlearn(
+        prepared.policy.model,
+        prepared.reference.as_ref().map(|r| &r.model),
+        &data,
+        &config,
+        pad,
+        &mut |event| {
+            metrics = BTreeMap::from([
+                ("train_loss".to_string(), event.loss),
+                ("forget_loss".to_string(), event.forget_loss),
+            ]);
+            let point = files::step_point(event, started.elapsed().as_secs_f64());
+            files.step(&point);
+            events(RunEvent::Step(point));
+        },
+        cancel,
+    )?;
+    drop(prepared.reference);
+    let checkpoint = run_dir.join(shared::paths::ARTIFACT_CHECKPOINT);
+    let staging = files::staging_dir(&checkpoint)?;
+    engine::train::save(
+        &trained,
+        &tokenizer,
+        &staging,
+        engine_config::save_dtype(&spec.trainer),
+    )?;
+    drop(trained);
+    files::promote_dir(&staging, &checkpoint)?;
+    if spec.eval.enabled {
+        let data = resolved
+            .tofu
+            .clone()
+            .context("data.source: the evaluation needs a TOFU directory")?;
+        events(RunEvent::Log("evaluating on TOFU".into()));
+        events(RunEvent::Log(resolved.retain_ref.log_line()));
+        let job = EvalJob {
+            model: checkpoint.to_string_lossy().into_owned(),
+            data,
+            split: spec.data.split,
+            template: spec.template,
+            dtype: spec.trainer.dtype,
+            eval: spec.eval.clone(),
+            retain_ref: resolved.retain_ref.path().map(Path::to_path_buf),
+            gibberish_model: resolved.gibberish_model.clone(),
+        };
+        let eval_dir = run_dir.join(shared::paths::ARTIFACT_EVAL);
+        let staging = files::staging_dir(&eval_dir)?;
+        let log = evaluate(&job, &staging, device, events, cancel)?;
+        files::promote_dir(&staging, &eval_dir)?;
+        let mut summary = log.summary();
+        summary.extend(metrics);
+        metrics = summary;
+    }
+    files.finish(&metrics)?;
+    Ok(metrics)
+}

@@ -1,0 +1,109 @@
+//! A real `lethe serve` process for tests: started on a free port with an empty Hugging Face
+//! cache, killed when dropped; and the small HTTP calls tests make to it.
+#![allow(dead_code, reason = "each test crate uses part of it")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "fixture helpers panic on setup failure, like the tests"
+)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use shared::run::{RunDetail, RunState};
+
+/// ../shared, or `None` (with a note) where it is absent.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+/// A running server.
+pub struct Serve {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// See the module.
+pub fn serve(data_dir: &Path, extra: &[&str]) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_HUB_CACHE", data_dir.join("no-hf-cache"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("Lethe is listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    Serve { child, base }
+}
+
+/// See the module.
+pub fn post(base: &str, path: &str, body: &Value) -> Value {
+    let response = ureq::post(&format!("{base}{path}"))
+        .set("Content-Type", "application/json")
+        .send_string(&body.to_string())
+        .unwrap_or_else(|e| match e {
+            ureq::Error::Status(code, r) => panic!("{code}: {}", r.into_string().unwrap()),
+            other => panic!("{other}"),
+        });
+    serde_json::from_str(&response.into_string().unwrap()).unwrap()
+}
+
+/// See the module.
+pub fn run(base: &str, id: i64) -> RunDetail {
+    let text = ureq::get(&format!("{base}/api/runs/{id}"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// See the module.
+pub fn wait_for(
+    base: &str,
+    id: i64,
+    done: impl Fn(RunState) -> bool,
+    limit: Duration,
+) -> RunDetail {
+    let start = Instant::now();
+    loop {
+        let detail = run(base, id);
+        if done(detail.summary.state) {
+            return detail;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "run {id} stuck in {:?}",
+            detail.summary.state
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
