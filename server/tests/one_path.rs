@@ -19,7 +19,7 @@ use shared::run::{Created, RunState};
 
 #[path = "support/serve.rs"]
 mod support;
-use support::{post, serve, shared_dir, wait_for};
+use support::{post, serve, shared_dir, small_tofu, wait_for};
 
 fn lethe(args: &[&str], scratch: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lethe"))
@@ -56,25 +56,6 @@ fn checkpoint(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 fn eval_log(dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("TOFU_EVAL.json")).unwrap()).unwrap()
-}
-
-/// Four rows of each TOFU split an evaluation reads.
-fn small_tofu(shared: &Path, tofu: &Path) {
-    std::fs::create_dir_all(tofu).unwrap();
-    for split in [
-        "forget01",
-        "retain99",
-        "forget01_perturbed",
-        "holdout01",
-        "retain_perturbed",
-        "real_authors_perturbed",
-        "world_facts_perturbed",
-    ] {
-        let text = std::fs::read_to_string(shared.join("data/tofu").join(format!("{split}.jsonl")))
-            .unwrap();
-        let rows: Vec<&str> = text.lines().take(4).collect();
-        std::fs::write(tofu.join(format!("{split}.jsonl")), rows.join("\n")).unwrap();
-    }
 }
 
 #[test]

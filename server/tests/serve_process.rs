@@ -14,7 +14,7 @@ use shared::run::{Created, RunDetail, RunState};
 
 #[path = "support/serve.rs"]
 mod support;
-use support::{post, run, serve, shared_dir, wait_for};
+use support::{post, run, serve, shared_dir, small_tofu, wait_for};
 
 #[test]
 fn a_killed_server_restarts_with_the_run_interrupted_and_the_database_intact() {
@@ -74,21 +74,7 @@ async fn the_engine_runs_a_submitted_spec_end_to_end() {
     let Some(shared) = shared_dir() else { return };
     let dir = tempfile::tempdir().unwrap();
     let tofu = dir.path().join("tofu");
-    std::fs::create_dir_all(&tofu).unwrap();
-    for split in [
-        "forget01",
-        "retain99",
-        "forget01_perturbed",
-        "holdout01",
-        "retain_perturbed",
-        "real_authors_perturbed",
-        "world_facts_perturbed",
-    ] {
-        let text = std::fs::read_to_string(shared.join("data/tofu").join(format!("{split}.jsonl")))
-            .unwrap();
-        let rows: Vec<&str> = text.lines().take(4).collect();
-        std::fs::write(tofu.join(format!("{split}.jsonl")), rows.join("\n")).unwrap();
-    }
+    small_tofu(&shared, &tofu);
     let root = shared.join("fixtures");
     let data = dir.path().join("data");
     let server = serve(

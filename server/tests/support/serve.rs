@@ -107,3 +107,22 @@ pub fn wait_for(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Four rows of each TOFU split an evaluation reads.
+pub fn small_tofu(shared: &Path, tofu: &Path) {
+    std::fs::create_dir_all(tofu).unwrap();
+    for split in [
+        "forget01",
+        "retain99",
+        "forget01_perturbed",
+        "holdout01",
+        "retain_perturbed",
+        "real_authors_perturbed",
+        "world_facts_perturbed",
+    ] {
+        let text = std::fs::read_to_string(shared.join("data/tofu").join(format!("{split}.jsonl")))
+            .unwrap();
+        let rows: Vec<&str> = text.lines().take(4).collect();
+        std::fs::write(tofu.join(format!("{split}.jsonl")), rows.join("\n")).unwrap();
+    }
+}
