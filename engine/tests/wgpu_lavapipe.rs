@@ -9,43 +9,34 @@
 //! a machine without any Vulkan driver.
 #![cfg(feature = "wgpu")]
 
+#[path = "support/bounded.rs"]
+mod support;
+
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use burn::tensor::{Tensor, TensorData, Tolerance};
 use engine::DeviceSpec;
 use engine::llama::{ModelSource, SafetensorsFiles, TokenBatch, WeightDtype, load};
+use support::{bounded, wgpu_wanted};
 
 /// Upper bound for the whole test, cold kernel compilation included.
 const LIMIT: Duration = Duration::from_secs(300);
 
 #[test]
 fn wgpu_matmul_and_reduction_match_cpu() {
-    if std::env::var_os("LETHE_SKIP_WGPU").is_some() {
-        eprintln!("skipped: LETHE_SKIP_WGPU is set");
+    if !wgpu_wanted() {
         return;
     }
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let outcome = std::panic::catch_unwind(|| {
-            let info = DeviceSpec::Wgpu.describe().unwrap();
-            let device = DeviceSpec::Wgpu.device().unwrap();
-            let a = Tensor::<2>::from_floats([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], &device);
-            let b = Tensor::<2>::from_floats([[1.0, 0.5], [-1.0, 2.0], [0.25, -0.5]], &device);
-            let product = a.clone().matmul(b).into_data();
-            let row_sums = a.sum_dim(1).into_data();
-            (info, product, row_sums)
-        });
-        sender
-            .send(outcome)
-            .expect("the test thread waits for this result");
+    let (info, product, row_sums) = bounded(LIMIT, "a 2x3 matmul", || {
+        let info = DeviceSpec::Wgpu.describe().unwrap();
+        let device = DeviceSpec::Wgpu.device().unwrap();
+        let a = Tensor::<2>::from_floats([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], &device);
+        let b = Tensor::<2>::from_floats([[1.0, 0.5], [-1.0, 2.0], [0.25, -0.5]], &device);
+        let product = a.clone().matmul(b).into_data();
+        let row_sums = a.sum_dim(1).into_data();
+        (info, product, row_sums)
     });
-    let (info, product, row_sums) = match receiver.recv_timeout(LIMIT) {
-        Ok(Ok(result)) => result,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => panic!("wgpu did not finish a 2x3 matmul within {LIMIT:?}"),
-    };
     eprintln!("wgpu adapter: {}", info.adapter);
     assert_eq!(info.backend, "wgpu");
     product.assert_approx_eq::<f32>(
@@ -58,29 +49,9 @@ fn wgpu_matmul_and_reduction_match_cpu() {
     );
 }
 
-/// Runs `work` on a thread and fails the test if it takes longer than `limit`.
-fn bounded<T: Send + 'static>(
-    limit: Duration,
-    what: &str,
-    work: impl FnOnce() -> T + Send + std::panic::UnwindSafe + 'static,
-) -> T {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        sender
-            .send(std::panic::catch_unwind(work))
-            .expect("the test thread waits for this result");
-    });
-    match receiver.recv_timeout(limit) {
-        Ok(Ok(result)) => result,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => panic!("wgpu did not finish {what} within {limit:?}"),
-    }
-}
-
 #[test]
 fn tiny_models_match_transformers_on_wgpu() {
-    if std::env::var_os("LETHE_SKIP_WGPU").is_some() {
-        eprintln!("skipped: LETHE_SKIP_WGPU is set");
+    if !wgpu_wanted() {
         return;
     }
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");

@@ -75,12 +75,58 @@ impl TokenNll {
     }
 }
 
-/// `softplus(x) = log(1 + e^x)`, stable for large |x|.
+/// `softplus(x) = log(1 + e^x)`, stable for large |x|, with the derivative `sigmoid(x)` everywhere.
+///
+/// The value is `max(x, 0) + log1p(e^{-|x|})`, but autodiff through that form gives slope 1 at
+/// exactly `x = 0` (the kink of `max` and `|x|` each pass a whole unit instead of half), and
+/// `x = 0` is what NPO and DPO see on their first step, when the policy still equals its frozen
+/// reference. So the gradient is attached separately: `value + (x - x̄)·σ(x̄)`, bars detached.
 pub fn softplus<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    x.clone().clamp_min(0.0) + x.abs().neg().exp().log1p()
+    let value = x.clone().clamp_min(0.0) + x.clone().abs().neg().exp().log1p();
+    let slope = burn::tensor::activation::sigmoid(x.clone().detach());
+    value.detach() + (x.clone() - x.detach()) * slope
 }
 
 /// Host copy of a float tensor.
 pub fn host<const D: usize>(x: Tensor<D>) -> Vec<f64> {
     x.into_data().iter::<f32>().map(f64::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Tensor, TensorData};
+
+    use super::softplus;
+    use crate::DeviceSpec;
+
+    #[test]
+    fn softplus_has_the_sigmoid_as_derivative_at_its_kink_and_far_from_it() {
+        let device = DeviceSpec::Cpu.device().expect("cpu device").autodiff();
+        let points = [0.0_f32, 1e-3, -2.0, 30.0, -30.0];
+        let x: Tensor<1> =
+            Tensor::from_data(TensorData::new(points.to_vec(), [points.len()]), &device)
+                .require_grad();
+        let y = softplus(x.clone());
+        let values: Vec<f32> = y.clone().into_data().iter::<f32>().collect();
+        let grads = y.sum().backward();
+        let slopes: Vec<f32> = x
+            .grad(&grads)
+            .expect("x is tracked")
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        for ((x, value), slope) in points.iter().zip(values).zip(slopes) {
+            let x = f64::from(*x);
+            let want_value = x.max(0.0) + (-x.abs()).exp().ln_1p();
+            let want_slope = 1.0 / (1.0 + (-x).exp());
+            assert!(
+                (f64::from(value) - want_value).abs() < 1e-6,
+                "softplus({x}) = {value}, want {want_value}"
+            );
+            assert!(
+                (f64::from(slope) - want_slope).abs() < 1e-6,
+                "softplus'({x}) = {slope}, want {want_slope}"
+            );
+        }
+    }
 }

@@ -1,0 +1,136 @@
+//! One run end to end on `--device wgpu` (Mesa's lavapipe on CI): the tiny Llama fixture is
+//! unlearned with NPO + BalDRO-DV and evaluated, and every step's losses and gradient norm, and
+//! every number of its `TOFU_EVAL.json`, equal the same run on `cpu` within 1e-4. Set
+//! `LETHE_SKIP_WGPU=1` to skip on a machine without any Vulkan driver.
+#![cfg(feature = "wgpu")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "fixture helpers panic on setup failure, like the tests"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+#[path = "support/serve.rs"]
+mod support;
+use support::{shared_dir, small_tofu};
+
+const TOLERANCE: f64 = 1e-4;
+
+/// Runs `spec` with `lethe run` on `device`; the run directory.
+fn run_on(device: &str, spec: &Path, fixtures: &Path, tofu: &Path, scratch: &Path) -> PathBuf {
+    let data = scratch.join(device);
+    let output = Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .arg("run")
+        .arg(spec)
+        .args(["--device", device, "--data-dir"])
+        .arg(&data)
+        .arg("--model-root")
+        .arg(fixtures)
+        .arg("--tofu-dir")
+        .arg(tofu)
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_HUB_CACHE", scratch.join("no-hf-cache"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{device}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    data.join("runs/1")
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= TOLERANCE * b.abs().max(1.0)
+}
+
+/// Every number of `a` and `b` at the same place, with its path, where they differ by more than
+/// the tolerance or where their shapes differ.
+fn differences(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            if !close(x, y) {
+                out.push(format!("{path}: wgpu {x} vs cpu {y}"));
+            }
+        }
+        (Value::Array(xs), Value::Array(ys)) if xs.len() == ys.len() => {
+            for (i, (x, y)) in xs.iter().zip(ys).enumerate() {
+                differences(&format!("{path}[{i}]"), x, y, out);
+            }
+        }
+        (Value::Object(xs), Value::Object(ys)) if xs.len() == ys.len() => {
+            for (key, x) in xs {
+                match ys.get(key) {
+                    Some(y) => differences(&format!("{path}.{key}"), x, y, out),
+                    None => out.push(format!("{path}.{key}: missing on cpu")),
+                }
+            }
+        }
+        (x, y) if x == y => {}
+        (x, y) => out.push(format!("{path}: wgpu {x} vs cpu {y}")),
+    }
+}
+
+fn steps(run: &Path) -> Vec<Value> {
+    std::fs::read_to_string(run.join("steps.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn unlearning_and_evaluation_on_wgpu_equal_the_cpu_run() {
+    if std::env::var_os("LETHE_SKIP_WGPU").is_some() {
+        eprintln!("skipped: LETHE_SKIP_WGPU is set");
+        return;
+    }
+    let Some(shared) = shared_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path();
+    let tofu = scratch.join("tofu");
+    small_tofu(&shared, &tofu);
+    let fixtures = shared.join("fixtures");
+    let spec = json!({
+        "model": "tiny-llama",
+        "objective": {"method": "npo"},
+        "wrapper": {"kind": "dv", "tau": 1.0},
+        "trainer": {"batch_size": 2, "grad_accum": 1, "epochs": 2, "lr": 1e-3},
+        "eval": {"batch_size": 4, "max_new_tokens": 8}
+    });
+    let spec_file = scratch.join("spec.json");
+    std::fs::write(&spec_file, spec.to_string()).unwrap();
+    let cpu = run_on("cpu", &spec_file, &fixtures, &tofu, scratch);
+    let wgpu = run_on("wgpu", &spec_file, &fixtures, &tofu, scratch);
+
+    let mut failures = Vec::new();
+    let (cpu_steps, wgpu_steps) = (steps(&cpu), steps(&wgpu));
+    assert_eq!(cpu_steps.len(), 4, "2 epochs of 2 steps");
+    assert_eq!(wgpu_steps.len(), cpu_steps.len());
+    for (i, (w, c)) in wgpu_steps.iter().zip(&cpu_steps).enumerate() {
+        for key in ["loss", "forget_loss", "retain_loss", "grad_norm"] {
+            let (Some(w), Some(c)) = (w[key].as_f64(), c[key].as_f64()) else {
+                failures.push(format!("step {i}: {key} missing: wgpu {w}, cpu {c}"));
+                continue;
+            };
+            eprintln!("step {i} {key}: cpu {c:.7}, wgpu {w:.7}");
+            if !close(w, c) {
+                failures.push(format!("step {i}: {key}: wgpu {w} vs cpu {c}"));
+            }
+        }
+    }
+    let eval = |run: &Path| -> Value {
+        serde_json::from_slice(&std::fs::read(run.join("eval/TOFU_EVAL.json")).unwrap()).unwrap()
+    };
+    let (cpu_eval, wgpu_eval) = (eval(&cpu), eval(&wgpu));
+    assert!(
+        cpu_eval["model_utility"]["agg_value"].is_number(),
+        "{cpu_eval}"
+    );
+    differences("TOFU_EVAL", &wgpu_eval, &cpu_eval, &mut failures);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
