@@ -32,6 +32,11 @@ log "cargo check -p shared -p frontend --target wasm32-unknown-unknown"
 RUSTC_BOOTSTRAP=1 cargo +debian-web check -p shared -p frontend --target wasm32-unknown-unknown \
   -Zbuild-std=std,panic_abort --target-dir "${CARGO_TARGET_DIR:-$PWD/target}/front"
 
+log "cargo check -p server --features cuda"
+# No CUDA toolkit is needed: CUDARC_CUDA_VERSION pins the driver API cudarc binds, and DOCS_RS
+# makes the build script of cubecl's LLVM bundler skip its download (nothing links in a check).
+DOCS_RS=1 CUDARC_CUDA_VERSION=12080 cargo check -p server --features cuda --quiet
+
 log "cargo doc --workspace --no-deps"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
