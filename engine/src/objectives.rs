@@ -7,6 +7,7 @@
 //! `L = γ·L_forget + α·L_retain` throughout (OU calls γ `gamma`, α `alpha`).
 
 pub mod baldro;
+pub mod batch;
 pub mod dpo;
 pub mod grad_ascent;
 pub mod npo;
@@ -20,12 +21,14 @@ pub mod wga;
 use burn::tensor::Tensor;
 
 pub use baldro::{Direction, Wrapper};
+pub use batch::{
+    CachedStats, Frozen, HostNll, ObjectiveBatch, Rows, forward_stats, frozen_stats, micro_batch,
+    micro_batch_with, rows, token_nll_of,
+};
 pub use token_loss::TokenNll;
 
 use crate::EngineError;
 use crate::llama::LlamaForCausalLM;
-use crate::llama::batch::{Padding, TokenBatch};
-use crate::llama::score::token_nll;
 
 /// What one unreduced forget loss is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,83 +247,6 @@ impl ObjectiveConfig {
     }
 }
 
-/// Token ids and OU labels (`-100` off the answer) of the rows of one micro-batch.
-pub type Rows = (Vec<Vec<u32>>, Vec<Vec<i64>>);
-
-/// The [`Rows`] of tokenised examples.
-pub fn rows<'a>(examples: impl IntoIterator<Item = &'a crate::data::Encoded>) -> Rows {
-    examples
-        .into_iter()
-        .map(|e| (e.input_ids.clone(), e.labels.clone()))
-        .unzip()
-}
-
-/// Runs the policy (tracked) on one micro-batch and the frozen reference only where `config`
-/// needs it: on the forget and I-don't-know rows for the methods that compare with it, on the
-/// retain rows for a KL retain term.
-pub fn micro_batch(
-    config: &ObjectiveConfig,
-    policy: &LlamaForCausalLM,
-    reference: Option<&LlamaForCausalLM>,
-    forget: &Rows,
-    retain: &Rows,
-    win: Option<&Rows>,
-    pad_id: u32,
-) -> Result<ObjectiveBatch, EngineError> {
-    let reference = match (config.needs_reference(), reference) {
-        (false, _) => None,
-        (true, Some(reference)) => Some(reference),
-        (true, None) => {
-            return Err(EngineError::InvalidConfig {
-                field: "reference".into(),
-                reason: "this objective needs the frozen reference model".into(),
-            });
-        }
-    };
-    let device = policy.device();
-    let frozen =
-        |rows: &Rows| reference.map(|r| frozen_stats(r, &rows.0, &rows.1, pad_id, &device));
-    let method_reference = |rows: &Rows| {
-        config
-            .method
-            .needs_reference()
-            .then(|| frozen(rows).map(|stats| stats.0))
-            .flatten()
-    };
-    let (retain_nll, retain_logits) = forward_stats(policy, &retain.0, &retain.1, pad_id);
-    let retain_logits = if config.retain == RetainLoss::Kl {
-        frozen(retain).map(|(_, reference_logits)| (retain_logits, reference_logits))
-    } else {
-        None
-    };
-    Ok(ObjectiveBatch {
-        forget: forward_stats(policy, &forget.0, &forget.1, pad_id).0,
-        forget_ref: method_reference(forget),
-        retain: retain_nll,
-        win: win.map(|rows| forward_stats(policy, &rows.0, &rows.1, pad_id).0),
-        win_ref: win.and_then(method_reference),
-        retain_logits,
-    })
-}
-
-/// Token NLLs of one micro-batch.
-#[derive(Debug, Clone)]
-pub struct ObjectiveBatch {
-    /// Policy on the forget rows (tracked).
-    pub forget: TokenNll,
-    /// Frozen reference on the forget rows (constants).
-    pub forget_ref: Option<TokenNll>,
-    /// Policy on the retain rows (tracked).
-    pub retain: TokenNll,
-    /// Policy on the I-don't-know answers of the forget questions (IdkDPO).
-    pub win: Option<TokenNll>,
-    /// Reference on the I-don't-know answers.
-    pub win_ref: Option<TokenNll>,
-    /// Retain logits of the policy (tracked) and the reference (constant), `[batch, seq, vocab]`,
-    /// for [`RetainLoss::Kl`].
-    pub retain_logits: Option<(Tensor<3>, Tensor<3>)>,
-}
-
 /// The loss and what a researcher wants to see about it.
 #[derive(Debug, Clone)]
 pub struct ObjectiveOutput {
@@ -435,54 +361,6 @@ pub fn kl_batchmean(policy_logits: Tensor<3>, reference_logits: Tensor<3>) -> Te
     (log_ref.clone().exp() * (log_ref - log_p))
         .sum()
         .div_scalar(rows)
-}
-
-/// Token NLLs of `model` on right-padded rows with OU-style labels (`-100` off the answer).
-pub fn token_nll_of(
-    model: &LlamaForCausalLM,
-    input_ids: &[Vec<u32>],
-    labels: &[Vec<i64>],
-    pad_id: u32,
-) -> TokenNll {
-    forward_stats(model, input_ids, labels, pad_id).0
-}
-
-/// [`token_nll_of`] plus the logits it came from (for KL terms).
-pub fn forward_stats(
-    model: &LlamaForCausalLM,
-    input_ids: &[Vec<u32>],
-    labels: &[Vec<i64>],
-    pad_id: u32,
-) -> (TokenNll, Tensor<3>) {
-    let batch = TokenBatch::padded(input_ids, pad_id, Padding::Right);
-    let logits = model.forward(&batch, None);
-    let (nll, mask) = token_nll(logits.clone(), labels);
-    let counts = labels
-        .iter()
-        .map(|row| {
-            row.iter()
-                .skip(1)
-                .filter(|label| **label != crate::data::IGNORE_INDEX)
-                .count()
-        })
-        .collect();
-    (TokenNll { nll, mask, counts }, logits)
-}
-
-/// [`forward_stats`] of a frozen model, returned as constants on `device` (the policy's autodiff
-/// device), so the reference never records a graph.
-pub fn frozen_stats(
-    model: &LlamaForCausalLM,
-    input_ids: &[Vec<u32>],
-    labels: &[Vec<i64>],
-    pad_id: u32,
-    device: &burn::tensor::Device,
-) -> (TokenNll, Tensor<3>) {
-    let (nll, logits) = forward_stats(model, input_ids, labels, pad_id);
-    (
-        nll.detached_on(device),
-        Tensor::from_data(logits.into_data(), device),
-    )
 }
 
 /// Global L2 norm of the gradients of every parameter of `model` (tied weights once), as HF's

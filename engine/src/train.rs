@@ -4,12 +4,14 @@
 
 pub mod checkpoint;
 pub mod optimizer;
+pub mod reference_cache;
 pub mod run;
 pub mod schedule;
+pub mod unlearn;
 
 pub use checkpoint::save;
 pub use optimizer::{AdamW, AdamWConfig, GradStore};
-pub use run::{
-    IdkAnswers, StepEvent, TrainConfig, UnlearnConfig, UnlearnData, finetune, idk_pick, unlearn,
-};
+pub use reference_cache::{Reference, ReferenceCache};
+pub use run::{StepEvent, TrainConfig, finetune};
 pub use schedule::{StepPlan, lr_multiplier};
+pub use unlearn::{IdkAnswers, UnlearnConfig, UnlearnData, idk_pick, unlearn};

@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use engine::DeviceSpec;
-use engine::train::{UnlearnConfig, UnlearnData, unlearn};
+use engine::train::{Reference, ReferenceCache, UnlearnConfig, UnlearnData, unlearn};
 use shared::live::{EvalPoint, StepPoint};
-use shared::run::RunSpec;
+use shared::run::{ReferenceMode, RunSpec};
 
 pub mod engine_config;
 pub mod evaluate;
@@ -80,11 +80,29 @@ pub fn execute(
         retain: prepared.retain,
         idk: prepared.idk_answers,
     };
+    let mut reference = prepared.reference;
+    let cache = match (&reference, spec.trainer.reference_mode) {
+        (Some(model), ReferenceMode::Cached) => {
+            let cache = ReferenceCache::compute(&model.model, &data, &config, pad, cancel)?;
+            events(RunEvent::Log(format!(
+                "reference cached: {} rows, {} KiB in host memory; the reference model is freed",
+                cache.len(),
+                cache.bytes().div_ceil(1024)
+            )));
+            reference = None;
+            Some(cache)
+        }
+        _ => None,
+    };
+    let frozen = match &cache {
+        Some(cache) => Reference::Cached(cache),
+        None => reference.as_ref().map(|r| &r.model).into(),
+    };
     let started = Instant::now();
     let mut metrics = BTreeMap::new();
     let trained = unlearn(
         prepared.policy.model,
-        prepared.reference.as_ref().map(|r| &r.model),
+        frozen,
         &data,
         &config,
         pad,
@@ -99,7 +117,7 @@ pub fn execute(
         },
         cancel,
     )?;
-    drop(prepared.reference);
+    drop(reference);
     let checkpoint = run_dir.join(shared::paths::ARTIFACT_CHECKPOINT);
     let staging = files::staging_dir(&checkpoint)?;
     engine::train::save(

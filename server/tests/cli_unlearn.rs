@@ -250,3 +250,79 @@ fn finetune_learns_its_data_with_flags_from_a_toml_file() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.toml"));
 }
+
+#[test]
+fn a_cached_reference_trains_the_same_checkpoint_and_refuses_a_kl_retain_term() {
+    let Some(shared) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let rows = |name: &str| {
+        let text = std::fs::read_to_string(shared.join("data/tofu").join(name)).unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text.lines().take(4).collect::<Vec<_>>().join("\n")).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (forget, retain) = (rows("forget01.jsonl"), rows("retain99.jsonl"));
+    let model = shared.join("goldens/memorized-tiny-llama");
+    let run = |mode: &str, retain_loss: &str| {
+        let out = dir.path().join(format!("{mode}-{retain_loss}"));
+        let output = lethe(&[
+            "unlearn",
+            "--model",
+            model.to_str().unwrap(),
+            "--forget",
+            &forget,
+            "--retain",
+            &retain,
+            "--objective",
+            "npo",
+            "--wrapper",
+            "dv",
+            "--set",
+            &format!("retain_loss_type={retain_loss}"),
+            "--reference-mode",
+            mode,
+            "--lr",
+            "1e-3",
+            "--batch-size",
+            "2",
+            "--grad-accum",
+            "1",
+            "--epochs",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        (out, output)
+    };
+    let (live, output) = run("live", "nll");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (cached, output) = run("cached", "nll");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("reference cached: 4 rows")
+            && stderr.contains("the reference model is freed"),
+        "{stderr}"
+    );
+    let weights = |out: &Path| std::fs::read(out.join("checkpoint/model.safetensors")).unwrap();
+    assert!(
+        weights(&live) == weights(&cached),
+        "cached and live references give the same checkpoint"
+    );
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cached.join("spec.json")).unwrap()).unwrap();
+    assert_eq!(spec["trainer"]["reference_mode"], "cached");
+
+    let (_, refused) = run("cached", "kl");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("trainer.reference_mode (--reference-mode)")
+            && stderr.contains("KL retain term"),
+        "{stderr}"
+    );
+}

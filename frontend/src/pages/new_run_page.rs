@@ -11,8 +11,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use shared::paths;
 use shared::run::{
-    DataSource, Direction, Dtype, Method, ModelEntry, PromptFormat, RetainLoss, RunSpec, Split,
-    Wrapper,
+    DataSource, Direction, Dtype, Method, ModelEntry, PromptFormat, ReferenceMode, RetainLoss,
+    RunSpec, Split, Wrapper,
 };
 
 use crate::api::client;
@@ -231,6 +231,10 @@ pub fn NewRunPage() -> impl IntoView {
                     {select_field(form, "Precision", "trainer.dtype", vec![("f32".into(), "f32".into()), ("bf16".into(), "bf16".into()), ("f16".into(), "f16".into())],
                         |s| match s.trainer.dtype { Dtype::F32 => "f32".into(), Dtype::Bf16 => "bf16".into(), Dtype::F16 => "f16".into() },
                         |s, v| s.trainer.dtype = match v { "bf16" => Dtype::Bf16, "f16" => Dtype::F16, _ => Dtype::F32 })}
+                    {select_field(form, "Reference", "trainer.reference_mode",
+                        ReferenceMode::ALL.iter().map(|m| (m.as_str().to_string(), match m { ReferenceMode::Live => "live model".to_string(), ReferenceMode::Cached => "cached log-probabilities (frees the model)".to_string() })).collect(),
+                        |s| s.trainer.reference_mode.as_str().to_string(),
+                        |s, v| s.trainer.reference_mode = ReferenceMode::parse(v).unwrap_or_default())}
                     <div class="field checkbox">
                         <label>
                             <input type="checkbox" data-testid="field-trainer.gradient_checkpointing"

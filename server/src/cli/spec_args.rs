@@ -78,7 +78,7 @@ impl TrainArgs {
             weight_decay,
             max_grad_norm
         );
-        set!(seed, dtype);
+        set!(seed, dtype, reference_mode);
         if self.no_master_weights {
             t.master_weights = false;
         }

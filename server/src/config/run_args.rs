@@ -6,10 +6,14 @@
 use std::path::PathBuf;
 
 use engine::DeviceSpec;
-use shared::run::Dtype;
+use shared::run::{Dtype, ReferenceMode};
 
 fn dtype(text: &str) -> Result<Dtype, String> {
     Dtype::parse(text).ok_or_else(|| format!("`{text}`: expected f32, bf16 or f16"))
+}
+
+fn reference_mode(text: &str) -> Result<ReferenceMode, String> {
+    ReferenceMode::parse(text).ok_or_else(|| format!("`{text}`: expected live or cached"))
 }
 
 /// Where a server or worker finds models and data.
@@ -200,6 +204,12 @@ pub struct TrainArgs {
     /// Recompute memory-bound activations in the backward pass instead of keeping them.
     #[arg(long)]
     pub gradient_checkpointing: bool,
+    /// Where the frozen reference's log-probabilities come from: `live` (the model runs on every
+    /// micro-batch) or `cached` (computed once before training, kept in host memory, the model
+    /// freed: one model copy less on the device; not with a KL retain term; unlearning only)
+    /// [default: live].
+    #[arg(long, value_parser = reference_mode)]
+    pub reference_mode: Option<ReferenceMode>,
     /// Output directory: `spec.json`, `steps.jsonl`, `checkpoint/`, `metrics.json`.
     #[arg(long)]
     pub out: PathBuf,

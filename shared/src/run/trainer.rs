@@ -33,6 +33,37 @@ impl Dtype {
     }
 }
 
+/// Where the frozen reference's log-probabilities come from while training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceMode {
+    /// The reference model stays on the device and runs on every micro-batch.
+    #[default]
+    Live,
+    /// Its log-probabilities of the forget (and I-don't-know) rows are computed once before
+    /// training and kept in host memory, and the model is freed: one model copy less on the
+    /// device. Not for a KL retain term, which needs the whole distribution.
+    Cached,
+}
+
+impl ReferenceMode {
+    /// Both, in the order a form lists them.
+    pub const ALL: [Self; 2] = [Self::Live, Self::Cached];
+
+    /// Wire name (`live`, `cached`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Cached => "cached",
+        }
+    }
+
+    /// The mode named `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+}
+
 /// Optimiser and schedule (spec §2.11 defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -60,6 +91,8 @@ pub struct TrainerSpec {
     pub master_weights: bool,
     /// Balanced gradient checkpointing.
     pub gradient_checkpointing: bool,
+    /// Where the frozen reference's log-probabilities come from.
+    pub reference_mode: ReferenceMode,
     /// Precision of the saved checkpoint; default: `dtype`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub save_dtype: Option<Dtype>,
@@ -79,6 +112,7 @@ impl Default for TrainerSpec {
             dtype: Dtype::F32,
             master_weights: true,
             gradient_checkpointing: false,
+            reference_mode: ReferenceMode::Live,
             save_dtype: None,
         }
     }

@@ -1,7 +1,7 @@
 //! [`RunSpec::validate`]: the one set of rules the server enforces on a submission and the UI
 //! checks as the user types, each problem naming its dotted field path.
 
-use super::{DataSource, MAX_TEXT, RunSpec, TrainerSpec, Wrapper};
+use super::{DataSource, MAX_TEXT, ReferenceMode, RetainLoss, RunSpec, TrainerSpec, Wrapper};
 use crate::error::FieldError;
 
 fn push(errors: &mut Vec<FieldError>, field: impl Into<String>, message: impl Into<String>) {
@@ -134,6 +134,16 @@ impl RunSpec {
             }
         }
         errors.extend(self.trainer.validate());
+        if self.trainer.reference_mode == ReferenceMode::Cached
+            && self.objective.retain() == RetainLoss::Kl
+        {
+            push(
+                &mut errors,
+                "trainer.reference_mode",
+                "a KL retain term needs the reference's whole distribution on the retain rows, \
+                 which the cache does not hold: use `live`",
+            );
+        }
         let e = &self.eval;
         if e.batch_size == 0 || e.batch_size > 1024 {
             push(&mut errors, "eval.batch_size", "1 to 1024");
