@@ -252,7 +252,7 @@ fn finetune_learns_its_data_with_flags_from_a_toml_file() {
 }
 
 #[test]
-fn a_cached_reference_trains_the_same_checkpoint_and_refuses_a_kl_retain_term() {
+fn a_cached_reference_and_an_offloaded_optimizer_train_the_same_checkpoint() {
     let Some(shared) = shared() else { return };
     let dir = tempfile::tempdir().unwrap();
     let rows = |name: &str| {
@@ -263,9 +263,12 @@ fn a_cached_reference_trains_the_same_checkpoint_and_refuses_a_kl_retain_term() 
     };
     let (forget, retain) = (rows("forget01.jsonl"), rows("retain99.jsonl"));
     let model = shared.join("goldens/memorized-tiny-llama");
-    let run = |mode: &str, retain_loss: &str| {
-        let out = dir.path().join(format!("{mode}-{retain_loss}"));
-        let output = lethe(&[
+    let run = |mode: &str, retain_loss: &str, extra: &[&str]| {
+        let out = dir
+            .path()
+            .join(format!("{mode}-{retain_loss}{}", extra.concat()));
+        let set_retain = format!("retain_loss_type={retain_loss}");
+        let mut args = vec![
             "unlearn",
             "--model",
             model.to_str().unwrap(),
@@ -278,7 +281,7 @@ fn a_cached_reference_trains_the_same_checkpoint_and_refuses_a_kl_retain_term() 
             "--wrapper",
             "dv",
             "--set",
-            &format!("retain_loss_type={retain_loss}"),
+            &set_retain,
             "--reference-mode",
             mode,
             "--lr",
@@ -291,16 +294,17 @@ fn a_cached_reference_trains_the_same_checkpoint_and_refuses_a_kl_retain_term() 
             "2",
             "--out",
             out.to_str().unwrap(),
-        ]);
-        (out, output)
+        ];
+        args.extend(extra);
+        (out.clone(), lethe(&args))
     };
-    let (live, output) = run("live", "nll");
+    let (live, output) = run("live", "nll", &[]);
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let (cached, output) = run("cached", "nll");
+    let (cached, output) = run("cached", "nll", &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
@@ -317,7 +321,22 @@ fn a_cached_reference_trains_the_same_checkpoint_and_refuses_a_kl_retain_term() 
         serde_json::from_str(&std::fs::read_to_string(cached.join("spec.json")).unwrap()).unwrap();
     assert_eq!(spec["trainer"]["reference_mode"], "cached");
 
-    let (_, refused) = run("cached", "kl");
+    let (offloaded, output) = run("live", "nll", &["--optimizer-offload"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        weights(&live) == weights(&offloaded),
+        "AdamW in host memory gives the same checkpoint"
+    );
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(offloaded.join("spec.json")).unwrap())
+            .unwrap();
+    assert_eq!(spec["trainer"]["optimizer_offload"], true);
+
+    let (_, refused) = run("cached", "kl", &[]);
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(

@@ -12,91 +12,27 @@
 
 use std::collections::HashMap;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::tensor::{DType, FloatDType, Gradients, Tensor};
+use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::tensor::{DType, FloatDType, Gradients, Tensor, TensorData};
 
 use crate::llama::LlamaForCausalLM;
 
-/// Gradients of every parameter, flattened and detached from the graph, keyed by parameter id:
-/// what gradient accumulation sums over micro-batches.
-/// They are summed in f32 unless made with [`GradStore::in_param_dtype`].
-#[derive(Debug, Default)]
-pub struct GradStore {
-    grads: HashMap<ParamId, Tensor<1>>,
-    param_dtype: bool,
-}
+mod grad_store;
+mod host;
 
-impl GradStore {
-    /// A store that sums gradients in the parameters' own dtype (bf16 for half weights), as HF
-    /// does for a model loaded in bf16: 2 bytes per parameter instead of 4.
-    pub fn in_param_dtype() -> Self {
-        Self {
-            grads: HashMap::new(),
-            param_dtype: true,
-        }
-    }
-
-    /// The store [`AdamW`] with `config` expects: f32 sums with master weights, otherwise sums in
-    /// the parameters' dtype.
-    pub fn for_config(config: &AdamWConfig) -> Self {
-        if config.master_weights {
-            Self::default()
-        } else {
-            Self::in_param_dtype()
-        }
-    }
-
-    /// Adds `scale · d loss / d θ` of `model` from one backward pass.
-    pub fn accumulate(&mut self, model: &LlamaForCausalLM, grads: &Gradients, scale: f64) {
-        struct Collect<'a> {
-            store: &'a mut GradStore,
-            grads: &'a Gradients,
-            scale: f64,
-        }
-        impl ModuleVisitor for Collect<'_> {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                if let Some(grad) = param.val().grad(self.grads) {
-                    let numel = grad.dims().iter().product::<usize>();
-                    let grad = grad.inner().reshape([numel]);
-                    let grad = if self.store.param_dtype {
-                        grad
-                    } else {
-                        to_f32(grad)
-                    }
-                    .mul_scalar(self.scale);
-                    let entry = match self.store.grads.remove(&param.id) {
-                        Some(sum) => sum + grad,
-                        None => grad,
-                    };
-                    self.store.grads.insert(param.id, entry);
-                }
-            }
-        }
-        model.visit(&mut Collect {
-            store: self,
-            grads,
-            scale,
-        });
-    }
-
-    /// Global L2 norm over every stored gradient.
-    pub fn norm(&self) -> f64 {
-        self.grads
-            .values()
-            .map(|grad| f64::from(to_f32(grad.clone()).square().sum().into_scalar::<f32>()))
-            .sum::<f64>()
-            .sqrt()
-    }
-
-    /// Whether nothing has been accumulated.
-    pub fn is_empty(&self) -> bool {
-        self.grads.is_empty()
-    }
-}
+pub use grad_store::GradStore;
 
 /// `tensor` in f32 (`cast` returns it unchanged when it already is).
 fn to_f32<const D: usize>(tensor: Tensor<D>) -> Tensor<D> {
     tensor.cast(FloatDType::F32)
+}
+
+/// The values of `data` as f32: one `memcpy` when they are f32 already, else converted.
+fn host_f32(data: &TensorData) -> Vec<f32> {
+    match data.as_slice::<f32>() {
+        Ok(values) => values.to_vec(),
+        Err(_) => data.iter::<f32>().collect(),
+    }
 }
 
 /// Hyperparameters (HF defaults).
@@ -114,6 +50,9 @@ pub struct AdamWConfig {
     pub max_grad_norm: Option<f64>,
     /// Keep an f32 master copy of half-precision weights (no effect on f32 weights).
     pub master_weights: bool,
+    /// Keep the moments and master weights in host memory and update on the CPU
+    /// ([`host`]): the device holds only the weights and the gradients.
+    pub offload: bool,
 }
 
 impl Default for AdamWConfig {
@@ -125,6 +64,7 @@ impl Default for AdamWConfig {
             weight_decay: 0.01,
             max_grad_norm: Some(1.0),
             master_weights: true,
+            offload: false,
         }
     }
 }
@@ -136,6 +76,7 @@ pub struct AdamW {
     pub config: AdamWConfig,
     moments: HashMap<ParamId, (Tensor<1>, Tensor<1>)>,
     masters: HashMap<ParamId, Tensor<1>>,
+    host: HashMap<ParamId, host::HostState>,
     steps: u64,
 }
 
@@ -162,6 +103,9 @@ impl ModuleMapper for Update<'_> {
             return param;
         };
         let config = self.optimizer.config;
+        if config.offload {
+            return self.on_host(param, grad);
+        }
         let shape = param.val().dims();
         let grad: Tensor<1> = to_f32(grad.clone()).mul_scalar(self.scale);
         let (m, v) = match self.optimizer.moments.remove(&id) {
@@ -218,13 +162,71 @@ impl ModuleMapper for Update<'_> {
     }
 }
 
+impl Update<'_> {
+    /// The offloaded update of one parameter ([`host`]).
+    fn on_host<const D: usize>(
+        &mut self,
+        param: Param<Tensor<D>>,
+        grad: &Tensor<1>,
+    ) -> Param<Tensor<D>> {
+        let config = self.optimizer.config;
+        let id = param.id;
+        let grad = host_f32(&grad.clone().into_data());
+        let t = i32::try_from(self.optimizer.steps).unwrap_or(i32::MAX);
+        let scalars = host::Scalars {
+            beta1: config.beta1,
+            beta2: config.beta2,
+            eps: config.eps,
+            bias1: 1.0 - config.beta1.powi(t),
+            bias2_sqrt: (1.0 - config.beta2.powi(t)).sqrt(),
+            lr: self.lr,
+            decay: if D >= 2 { config.weight_decay } else { 0.0 },
+            scale: self.scale,
+        };
+        let state = self.optimizer.host.remove(&id);
+        let mut new_state = None;
+        let param = param.map(|value| {
+            let tracked = value.is_autodiff();
+            let value = value.inner();
+            let (dtype, shape, device) = (value.dtype(), value.dims(), value.device());
+            let half = dtype != DType::F32;
+            let current = || host_f32(&value.into_data());
+            let (weights, state) = host::update(
+                state,
+                &grad,
+                current,
+                scalars,
+                half && config.master_weights,
+            );
+            new_state = Some(state);
+            let updated: Tensor<D> = Tensor::from_data(TensorData::new(weights, shape), &device);
+            let updated = if half { updated.cast(dtype) } else { updated };
+            if tracked {
+                updated.autodiff().require_grad()
+            } else {
+                updated
+            }
+        });
+        if let Some(state) = new_state {
+            self.optimizer.host.insert(id, state);
+        }
+        param
+    }
+}
+
 impl AdamW {
+    /// Bytes of optimizer state held in host memory (with [`AdamWConfig::offload`]).
+    pub fn host_bytes(&self) -> usize {
+        self.host.values().map(host::HostState::bytes).sum()
+    }
+
     /// A fresh optimizer.
     pub fn new(config: AdamWConfig) -> Self {
         Self {
             config,
             moments: HashMap::new(),
             masters: HashMap::new(),
+            host: HashMap::new(),
             steps: 0,
         }
     }

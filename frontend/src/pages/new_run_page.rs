@@ -243,6 +243,14 @@ pub fn NewRunPage() -> impl IntoView {
                             " Gradient checkpointing"
                         </label>
                     </div>
+                    <div class="field checkbox">
+                        <label>
+                            <input type="checkbox" data-testid="field-trainer.optimizer_offload"
+                                prop:checked=move || form.spec.with(|s| s.trainer.optimizer_offload)
+                                on:change=move |ev| { let on = event_target_checked(&ev); form.edit(|s| s.trainer.optimizer_offload = on); }/>
+                            " Optimizer state in host memory (offload)"
+                        </label>
+                    </div>
                 </fieldset>
 
                 <fieldset>

@@ -54,6 +54,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             "seed": trainer.seed, "dtype": trainer.dtype.as_str(),
             "no_master_weights": !trainer.master_weights,
             "gradient_checkpointing": trainer.gradient_checkpointing,
+            "optimizer_offload": trainer.optimizer_offload,
         },
         "resolved": { "rows": data.len(), "template": format!("{template:?}") },
     });

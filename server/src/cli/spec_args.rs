@@ -85,6 +85,9 @@ impl TrainArgs {
         if self.gradient_checkpointing {
             t.gradient_checkpointing = true;
         }
+        if self.optimizer_offload {
+            t.optimizer_offload = true;
+        }
         if self.save_dtype.is_some() {
             t.save_dtype = self.save_dtype;
         }

@@ -80,6 +80,7 @@ pub fn train(t: &TrainerSpec) -> TrainConfig {
             weight_decay: t.weight_decay,
             max_grad_norm: (t.max_grad_norm > 0.0).then_some(t.max_grad_norm),
             master_weights: t.master_weights,
+            offload: t.optimizer_offload,
             ..AdamWConfig::default()
         },
     }

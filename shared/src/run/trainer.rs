@@ -93,6 +93,9 @@ pub struct TrainerSpec {
     pub gradient_checkpointing: bool,
     /// Where the frozen reference's log-probabilities come from.
     pub reference_mode: ReferenceMode,
+    /// AdamW's moments and master weights in host memory, updated on the CPU; the device holds
+    /// only the weights and the gradients.
+    pub optimizer_offload: bool,
     /// Precision of the saved checkpoint; default: `dtype`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub save_dtype: Option<Dtype>,
@@ -113,6 +116,7 @@ impl Default for TrainerSpec {
             master_weights: true,
             gradient_checkpointing: false,
             reference_mode: ReferenceMode::Live,
+            optimizer_offload: false,
             save_dtype: None,
         }
     }
