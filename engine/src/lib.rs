@@ -17,6 +17,7 @@ pub mod eval;
 pub mod llama;
 pub mod metrics;
 pub mod objectives;
+pub mod plan;
 pub mod tokenizer;
 pub mod train;
 

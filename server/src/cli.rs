@@ -10,6 +10,7 @@ pub mod eval;
 pub mod finetune;
 pub mod loss;
 pub mod model;
+pub mod plan;
 pub mod progress;
 pub mod run;
 pub mod spec_args;

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 
 use engine::DeviceSpec;
 
+mod plan_args;
 mod run_args;
 
+pub use plan_args::PlanArgs;
 pub use run_args::{
     EvalArgs, FinetuneArgs, LossArgs, ObjectiveArgs, PlaceArgs, TemplateChoice, TrainArgs,
     UnlearnArgs, WorkerArgs,
@@ -47,6 +49,10 @@ pub enum Command {
     /// `steps.jsonl`, `checkpoint/`, `eval/`, `metrics.json` and `state.json` into it; exits
     /// non-zero when the run does not succeed.
     Worker(WorkerArgs),
+    /// Plan a run's memory before it starts, from the model's `config.json` alone: each part on
+    /// the device and in host memory, the peak, whether it fits, and with `--auto` the fastest
+    /// settings that do.
+    Plan(PlanArgs),
     /// Fine-tune a model on question/answer rows (TOFU step 1: the target model on `full`, retain
     /// models on `retainNN`) and write a HF checkpoint plus per-step metrics.
     Finetune(FinetuneArgs),
@@ -282,6 +288,11 @@ pub struct ServeArgs {
     /// Runs executing at once (the GPU limit).
     #[arg(long, env = "LETHE_CONCURRENCY", default_value_t = 1)]
     pub concurrency: usize,
+    /// The device's memory, e.g. `80GiB`: a submitted run whose memory plan (`lethe plan`) does
+    /// not fit is refused with a 422 naming `trainer`. Default: what the device reports (total
+    /// RAM for `cpu`; GPU backends report nothing, and then runs are not checked).
+    #[arg(long, env = "LETHE_DEVICE_MEMORY", value_parser = plan_args::size)]
+    pub device_memory: Option<u64>,
     /// On start, queue runs that were running when the server stopped, instead of marking them
     /// `interrupted`.
     #[arg(long, env = "LETHE_REQUEUE_INTERRUPTED")]

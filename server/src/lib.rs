@@ -58,6 +58,9 @@ pub struct Parts {
     pub requeue_interrupted: bool,
     /// Where `data.source.path` and `eval.retain_ref` may point (checked on submit).
     pub data_roots: Vec<PathBuf>,
+    /// The compute device's memory in bytes, which submitted runs are planned against (`None`:
+    /// unknown, not checked).
+    pub device_memory: Option<u64>,
 }
 
 /// Opens the database (recovering runs a previous process left running), starts the queue's
@@ -100,6 +103,7 @@ pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<
         }),
         auth: parts.auth,
         data_dir: Arc::new(parts.data_dir),
+        device_memory: parts.device_memory,
     })
 }
 
@@ -175,6 +179,9 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
             concurrency: args.concurrency,
             requeue_interrupted: args.requeue_interrupted,
             data_roots: places.data_roots,
+            device_memory: args
+                .device_memory
+                .or_else(|| runner::plan::device_memory(device)),
         },
         executor,
     ))

@@ -102,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
                 } => server::cli::study::report(&data_dir, sweep, out.as_deref(), &mut stdout),
             }
         }
+        Command::Plan(args) => server::cli::plan::run(&args, &mut std::io::stdout().lock()),
         Command::Model { command } => {
             let mut stdout = std::io::stdout().lock();
             match command {

@@ -4,6 +4,7 @@ pub mod health;
 pub mod live;
 pub mod models;
 pub mod openapi;
+pub mod plan;
 pub mod run_files;
 pub mod runs;
 pub mod share;
@@ -259,6 +260,7 @@ pub fn app(state: AppState) -> Router {
         .route(paths::API_HEALTH, get(health::get_health))
         .route("/api/openapi.json", get(openapi::get_openapi))
         .route("/api/models", get(models::list_models))
+        .route("/api/plan", post(plan::post_plan))
         .route("/api/runs", get(runs::list_runs).post(runs::create_run))
         .route("/api/runs/export.csv", get(run_files::export_csv))
         .route(

@@ -21,6 +21,7 @@ pub mod engine_config;
 pub mod evaluate;
 pub mod files;
 pub mod places;
+pub mod plan;
 pub mod prepare;
 
 pub use evaluate::{EvalJob, evaluate};
@@ -62,6 +63,7 @@ pub fn execute(
         spec.data.split.as_str(),
         spec.wrapper.label()
     )));
+    plan::reset_peak(device);
     let prepared = prepare::prepare(spec, &resolved, device)?;
     let config = UnlearnConfig {
         objective: prepared.config,
@@ -73,6 +75,29 @@ pub fn execute(
         prepared.forget.len(),
         prepared.retain.len()
     )));
+    let longest = prepared
+        .forget
+        .iter()
+        .chain(&prepared.retain)
+        .map(|e| e.input_ids.len())
+        .max()
+        .unwrap_or(1);
+    let plan_file = run_dir.join(shared::paths::ARTIFACT_PLAN);
+    let mut planned = plan::model_config(&resolved.model).ok().map(|config| {
+        plan::report(
+            &config,
+            &plan::settings(spec, longest),
+            device,
+            plan::device_memory(device),
+        )
+    });
+    if let Some(report) = &planned {
+        events(RunEvent::Log(format!(
+            "memory plan: peak {} on {device} at {longest} tokens per row",
+            engine::plan::human(report.peak_bytes),
+        )));
+        write_atomic(&plan_file, &serde_json::to_vec_pretty(report)?)?;
+    }
     let tokenizer = prepared.policy.tokenizer.clone();
     let pad = tokenizer.pad_or_eos();
     let data = UnlearnData {
@@ -118,6 +143,18 @@ pub fn execute(
         cancel,
     )?;
     drop(reference);
+    if let (Some(report), Some(peak)) = (&mut planned, plan::measured_peak(device)) {
+        report.measured_peak_bytes = Some(peak);
+        #[expect(clippy::cast_precision_loss, reason = "a ratio for people")]
+        let ratio = report.peak_bytes as f64 / peak as f64;
+        events(RunEvent::Log(format!(
+            "measured peak {} (the plan said {}, {:+.0}%)",
+            engine::plan::human(peak),
+            engine::plan::human(report.peak_bytes),
+            (ratio - 1.0) * 100.0
+        )));
+        write_atomic(&plan_file, &serde_json::to_vec_pretty(report)?)?;
+    }
     let checkpoint = run_dir.join(shared::paths::ARTIFACT_CHECKPOINT);
     let staging = files::staging_dir(&checkpoint)?;
     engine::train::save(

@@ -31,6 +31,8 @@ pub struct AppState {
     pub auth: AuthMode,
     /// Database, checkpoints and results.
     pub data_dir: Arc<PathBuf>,
+    /// The compute device's memory, which submissions are planned against (`None`: unknown).
+    pub device_memory: Option<u64>,
 }
 
 /// The health document for a server computing on `device`.

@@ -69,6 +69,7 @@ async fn router(dir: &tempfile::TempDir) -> Router {
         concurrency: 1,
         requeue_interrupted: false,
         data_roots: vec![],
+        device_memory: None,
     };
     let executor = std::sync::Arc::new(server::jobs::fake::FakeExecutor::default());
     app(server::start(parts, executor).await.unwrap())

@@ -39,6 +39,7 @@ async fn serve(fake: FakeExecutor) -> (SocketAddr, server::AppState, tempfile::T
         concurrency: 1,
         requeue_interrupted: false,
         data_roots: vec![],
+        device_memory: None,
     };
     let state = server::start(parts, Arc::new(fake)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -52,6 +52,7 @@ async fn server_with(auth: AuthMode, fake: FakeExecutor) -> Server {
         concurrency: 1,
         requeue_interrupted: false,
         data_roots: vec![roots],
+        device_memory: None,
     };
     let state = server::start(parts, Arc::new(fake)).await.unwrap();
     Server {

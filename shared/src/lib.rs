@@ -16,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod live;
 pub mod paths;
+pub mod plan;
 pub mod run;
 pub mod sweep;
 pub mod tofu;

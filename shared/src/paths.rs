@@ -47,6 +47,8 @@ pub const ARTIFACT_CHECKPOINT: &str = "checkpoint";
 pub const ARTIFACT_EVAL: &str = "eval";
 /// Run artifact: how a run executed by `lethe worker` ended.
 pub const ARTIFACT_STATE: &str = "state.json";
+/// The run's memory plan ([`crate::plan::PlanReport`]), written before training starts.
+pub const ARTIFACT_PLAN: &str = "plan.json";
 
 /// `/api/runs/{id}`: one run; its `/steps`, `/steps.csv`, `/live`, `/cancel` and
 /// `/artifacts/{path}` hang below it.

@@ -50,8 +50,8 @@ pub struct AdamWConfig {
     pub max_grad_norm: Option<f64>,
     /// Keep an f32 master copy of half-precision weights (no effect on f32 weights).
     pub master_weights: bool,
-    /// Keep the moments and master weights in host memory and update on the CPU
-    /// ([`host`]): the device holds only the weights and the gradients.
+    /// Keep the moments and master weights in host memory and update on the CPU with every
+    /// core: the device holds only the weights and the gradients.
     pub offload: bool,
 }
 

@@ -4,9 +4,9 @@
 //! the global micro-batch counter reaches a multiple of `grad_accum` (or at the end of an epoch
 //! shorter than that), warm-up then linear decay, and a stop after exactly `T` steps.
 //!
-//! [`schedule`] lists the micro-batches; [`drive`] runs them. Unlearning is in
-//! [`super::unlearn`]; [`finetune`] is TOFU's first step: answer-only token-mean NLL on one set (`full` for the
-//! target model, `retainNN` for a retain model).
+//! One schedule lists the micro-batches, and one driver runs them. Unlearning is in
+//! [`mod@super::unlearn`]; [`finetune`] is TOFU's first step: answer-only token-mean NLL on one
+//! set (`full` for the target model, `retainNN` for a retain model).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -283,7 +283,7 @@ pub(crate) fn schedule(anchor_len: usize, config: &TrainConfig, plan: &StepPlan)
 }
 
 /// Fine-tunes `policy` on `data` with the answer-only token-mean NLL of each micro-batch (OU's
-/// `finetune` trainer; HF divides it by `grad_accum`), with the same schedule as [`unlearn`].
+/// `finetune` trainer; HF divides it by `grad_accum`), with the same schedule as [`super::unlearn()`].
 pub fn finetune(
     policy: LlamaForCausalLM,
     data: &[Encoded],

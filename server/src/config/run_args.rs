@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use engine::DeviceSpec;
 use shared::run::{Dtype, ReferenceMode};
 
-fn dtype(text: &str) -> Result<Dtype, String> {
+pub(super) fn dtype(text: &str) -> Result<Dtype, String> {
     Dtype::parse(text).ok_or_else(|| format!("`{text}`: expected f32, bf16 or f16"))
 }
 
-fn reference_mode(text: &str) -> Result<ReferenceMode, String> {
+pub(super) fn reference_mode(text: &str) -> Result<ReferenceMode, String> {
     ReferenceMode::parse(text).ok_or_else(|| format!("`{text}`: expected live or cached"))
 }
 

@@ -72,11 +72,13 @@ pub fn check(errors: Vec<FieldError>, what: &str) -> ApiResult<()> {
     Err(ApiError::invalid(what, errors))
 }
 
-/// What only this server can check: the model is in its registry (the UI picks from it), and
-/// the data directory and retain reference lie under its data roots. Field paths get `prefix`
+/// What only this server can check: the model is in its registry (the UI picks from it), the
+/// data directory and retain reference lie under its data roots, and the run's memory plan fits
+/// the device. Field paths get `prefix`
 /// (`runs.3.` in sweeps).
 pub fn check_on_server(state: &AppState, spec: &RunSpec, prefix: &str) -> ApiResult<()> {
-    check(state.places.check(spec, prefix), "run spec")
+    check(state.places.check(spec, prefix), "run spec")?;
+    super::plan::check_fits(state, spec, prefix)
 }
 
 /// Inserts validated specs as queued runs and wakes the queue.

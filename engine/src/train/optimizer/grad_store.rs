@@ -27,7 +27,7 @@ impl GradStore {
         }
     }
 
-    /// The store [`AdamW`] with `config` expects: f32 sums with master weights, otherwise sums in
+    /// The store [`super::AdamW`] with `config` expects: f32 sums with master weights, otherwise sums in
     /// the parameters' dtype.
     pub fn for_config(config: &AdamWConfig) -> Self {
         if config.master_weights {

@@ -1,0 +1,489 @@
+//! Memory before the run: what an unlearning run of a model holds on each device and in host
+//! memory, from the model's `config.json` alone (no weights), and the settings that make it fit.
+//!
+//! Per device, for `P` parameters (divided over `devices` when the decoder layers are split) and
+//! weights of `w` bytes (4 in f32, 2 in bf16/f16):
+//!
+//! | part | bytes |
+//! |---|---|
+//! | weights | `P·w` |
+//! | gradients (autodiff's, in the weights' dtype) | `P·w` |
+//! | gradient sums (accumulation; f32 with master weights or f32 weights) | `P·4` or `P·w` |
+//! | optimizer state (AdamW m and v, f32) | `P·8`, or 0 when offloaded |
+//! | master weights (f32 copy of half weights) | `P·4`, or 0 when offloaded or off |
+//! | reference model (live, objectives that use one) | `P·w` |
+//! | activations | see [`activations`] |
+//!
+//! The peak is the weights, optimizer state, master weights and reference, plus the larger of
+//! the activations (alive until the backward pass frees them) and the gradients with their sums
+//! (born during and after it).
+//!
+//! Host memory holds the offloaded optimizer state and master weights, the reference cache, one
+//! copy of the checkpoint while it loads, and the process itself. On the `cpu` device, device and
+//! host memory are the same memory, and the peak is their sum.
+//!
+//! The activation coefficients estimate the tensors the graph keeps; docs/TRAINING.md compares
+//! the plan with measured peaks.
+
+use std::collections::BTreeMap;
+
+use crate::llama::model::expected_tensors;
+use crate::llama::{LlamaConfig, WeightDtype};
+use crate::objectives::{Method, ObjectiveConfig, RetainLoss};
+
+/// How an objective uses the frozen reference model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceUse {
+    /// Not at all (GradAscent, GradDiff with an NLL retain term, SimNPO, WGA, SatImp).
+    None,
+    /// Only through log-probabilities of the forget and I-don't-know rows: it can be cached.
+    LogProbs,
+    /// Through its whole distribution (a KL retain term): it must stay live.
+    Distribution,
+}
+
+impl ReferenceUse {
+    /// How `objective` uses the reference.
+    pub fn of(objective: &ObjectiveConfig) -> Self {
+        if objective.retain == RetainLoss::Kl {
+            Self::Distribution
+        } else if objective.method.needs_reference() {
+            Self::LogProbs
+        } else {
+            Self::None
+        }
+    }
+}
+
+/// Forward passes one micro-batch of `objective` keeps for its backward: the forget and retain
+/// rows, and IdkDPO's I-don't-know rows.
+pub fn passes(objective: &ObjectiveConfig) -> usize {
+    if matches!(objective.method, Method::IdkDpo { .. }) {
+        3
+    } else {
+        2
+    }
+}
+
+/// The settings a plan weighs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanSettings {
+    /// Rows per micro-batch.
+    pub batch_size: usize,
+    /// Tokens per row (the longest row of a micro-batch; 512 is TOFU's truncation).
+    pub max_length: usize,
+    /// Forward passes kept for one backward: forget + retain (2), plus I-don't-know (3), or 1.
+    pub passes: usize,
+    /// Weight precision.
+    pub dtype: WeightDtype,
+    /// f32 master copy of half weights.
+    pub master_weights: bool,
+    /// How the objective uses the reference.
+    pub reference: ReferenceUse,
+    /// The reference's log-probabilities cached in host memory instead of the live model.
+    pub reference_cached: bool,
+    /// AdamW state in host memory.
+    pub optimizer_offload: bool,
+    /// Balanced gradient checkpointing.
+    pub gradient_checkpointing: bool,
+    /// Devices the decoder layers are split over.
+    pub devices: usize,
+}
+
+impl Default for PlanSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 8,
+            max_length: 512,
+            passes: 2,
+            dtype: WeightDtype::F32,
+            master_weights: true,
+            reference: ReferenceUse::LogProbs,
+            reference_cached: false,
+            optimizer_offload: false,
+            gradient_checkpointing: false,
+            devices: 1,
+        }
+    }
+}
+
+/// The process itself: the runtime, the tokenizer, the data, allocator slack.
+pub const PROCESS_BYTES: u64 = 300 << 20;
+
+/// A memory plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryPlan {
+    /// Parameters of the model.
+    pub parameters: u64,
+    /// Bytes per part on the busiest device.
+    pub device_parts: BTreeMap<&'static str, u64>,
+    /// Bytes per part in host memory.
+    pub host_parts: BTreeMap<&'static str, u64>,
+    /// The busiest device's peak (on `cpu`: the process's peak).
+    pub peak_bytes: u64,
+    /// Host memory the run needs besides the device (on `cpu`: the same as the peak).
+    pub host_bytes: u64,
+    /// What the plan wants the reader to know (a setting that does not apply, and why).
+    pub notes: Vec<String>,
+}
+
+impl MemoryPlan {
+    /// Whether the peak fits `device_memory` bytes.
+    pub fn fits(&self, device_memory: u64) -> bool {
+        self.peak_bytes <= device_memory
+    }
+}
+
+/// Parameters of a model with `config`.
+pub fn parameters(config: &LlamaConfig) -> u64 {
+    expected_tensors(config)
+        .iter()
+        .map(|(_, shape)| shape.iter().product::<usize>() as u64)
+        .sum()
+}
+
+fn weight_bytes(dtype: WeightDtype) -> u64 {
+    match dtype {
+        WeightDtype::F32 => 4,
+        WeightDtype::F16 | WeightDtype::Bf16 => 2,
+    }
+}
+
+/// Activations the autodiff graph keeps for one backward pass, per device: for each decoder
+/// layer, per token, the tensors the backward reads (norm inputs and outputs, q/k/v before and
+/// after RoPE, the attention output, the MLP's gate, up, SiLU and product, the residuals) and the
+/// attention scores and probabilities per head; with checkpointing, only the matmul outputs and
+/// one copy of the scores. Plus the logits, their f32 log-softmax and its gradient for every
+/// token, on the device holding `lm_head`.
+pub fn activations(config: &LlamaConfig, settings: &PlanSettings, layers: usize) -> u64 {
+    let a = weight_bytes(settings.dtype);
+    let tokens = (settings.batch_size * settings.passes * settings.max_length) as u64;
+    let (h, i) = (config.hidden_size as u64, config.intermediate_size as u64);
+    let q = (config.num_attention_heads * config.head_dim) as u64;
+    let kv = (config.num_key_value_heads * config.head_dim) as u64;
+    let heads_by_length = (config.num_attention_heads * settings.max_length) as u64;
+    let (per_token, score_copies) = if settings.gradient_checkpointing {
+        (3 * h + 2 * q + 2 * kv + 2 * i, 1)
+    } else {
+        (8 * h + 4 * q + 4 * kv + 5 * i, 3)
+    };
+    let per_layer = tokens * (per_token + score_copies * heads_by_length) * a;
+    let logits = tokens * config.vocab_size as u64 * (a + 4 + 4);
+    scaled(per_layer * layers as u64 + logits, ACTIVATION_SCALE)
+}
+
+/// The share of the counted activation tensors alive at the peak: fitted to SmolLM2-135M on the
+/// `cpu` backend at batch 8 and 16 (docs/TRAINING.md, "Calibration"); burn frees some tensors the
+/// count includes before the backward pass reaches them.
+pub const ACTIVATION_SCALE: f64 = 0.72;
+
+fn scaled(bytes: u64, factor: f64) -> u64 {
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "an estimate"
+    )]
+    let out = (bytes as f64 * factor) as u64;
+    out
+}
+
+/// The plan of one run of a model with `config` under `settings`.
+pub fn plan(config: &LlamaConfig, settings: &PlanSettings) -> MemoryPlan {
+    let parameters = parameters(config);
+    let devices = settings.devices.max(1) as u64;
+    let per_device = parameters.div_ceil(devices);
+    let w = weight_bytes(settings.dtype);
+    let half = settings.dtype != WeightDtype::F32;
+    let master = half && settings.master_weights;
+    let mut notes = Vec::new();
+    let mut device = BTreeMap::new();
+    let mut host = BTreeMap::new();
+    device.insert("weights", per_device * w);
+    device.insert("gradients", per_device * w);
+    device.insert(
+        "gradient_sums",
+        per_device * if master || !half { 4 } else { w },
+    );
+    let (optimizer, masters) = (per_device * 8, if master { per_device * 4 } else { 0 });
+    if settings.optimizer_offload {
+        host.insert("optimizer_state", parameters * 8);
+        host.insert("master_weights", if master { parameters * 4 } else { 0 });
+        device.insert("optimizer_state", 0);
+        device.insert("master_weights", 0);
+    } else {
+        device.insert("optimizer_state", optimizer);
+        device.insert("master_weights", masters);
+    }
+    let cached = match (settings.reference, settings.reference_cached) {
+        (ReferenceUse::None, cached) => {
+            if cached {
+                notes.push(
+                    "reference_mode: this objective uses no reference; nothing to cache".into(),
+                );
+            }
+            device.insert("reference", 0);
+            false
+        }
+        (ReferenceUse::Distribution, cached) => {
+            if cached {
+                notes.push(
+                    "reference_mode: a KL retain term needs the reference's whole distribution; \
+                     it stays live"
+                        .into(),
+                );
+            }
+            device.insert("reference", per_device * w);
+            false
+        }
+        (ReferenceUse::LogProbs, true) => {
+            device.insert("reference", 0);
+            true
+        }
+        (ReferenceUse::LogProbs, false) => {
+            device.insert("reference", per_device * w);
+            false
+        }
+    };
+    if cached {
+        // Forget10 (400 rows) and as many I-don't-know rows, 512 tokens, NLL and mask in f32.
+        host.insert("reference_cache", 2 * 400 * settings.max_length as u64 * 8);
+    }
+    let layers = config.num_hidden_layers.div_ceil(settings.devices.max(1));
+    device.insert("activations", activations(config, settings, layers));
+    host.insert("loading", parameters * w);
+    host.insert("process", PROCESS_BYTES);
+    // The activations die during the backward pass as the gradients are born, and the
+    // gradient sums are filled after it: the peak holds the larger of the two.
+    let transient = device["activations"].max(device["gradients"] + device["gradient_sums"]);
+    let device_total: u64 = ["weights", "optimizer_state", "master_weights", "reference"]
+        .iter()
+        .map(|part| device[part])
+        .sum::<u64>()
+        + transient;
+    let host_total: u64 = host.values().sum();
+    MemoryPlan {
+        parameters,
+        device_parts: device,
+        host_parts: host,
+        peak_bytes: device_total,
+        host_bytes: host_total,
+        notes,
+    }
+}
+
+/// The same plan for the `cpu` device, where the device is host memory: the peak is the device
+/// parts plus the host parts (the checkpoint's loading copy is gone by the time training peaks).
+/// Balanced checkpointing did not lower the measured peak on burn's `flex` backend, so it earns
+/// no credit here.
+pub fn plan_on_cpu(config: &LlamaConfig, settings: &PlanSettings) -> MemoryPlan {
+    let mut plan = plan(
+        config,
+        &PlanSettings {
+            gradient_checkpointing: false,
+            ..*settings
+        },
+    );
+    let loading = plan.host_parts.remove("loading").unwrap_or(0);
+    let host: u64 = plan.host_parts.values().sum();
+    plan.peak_bytes += host;
+    plan.host_bytes = plan.peak_bytes.max(loading + PROCESS_BYTES);
+    plan
+}
+
+/// The order `auto` gives things up in, fastest settings first: each step costs speed (or, for
+/// bf16, precision) and saves memory. Checkpointing first (recomputes cheap element-wise ops),
+/// then the reference cache (one pre-pass), bf16 with master weights (GPUs only), dropping the
+/// master weights, offloading the optimizer (a copy each step), and finally more devices.
+pub const AUTO_ORDER: [&str; 6] = [
+    "gradient_checkpointing",
+    "reference_mode=cached",
+    "dtype=bf16",
+    "no_master_weights",
+    "optimizer_offload",
+    "devices",
+];
+
+/// The fastest settings, from `start`, that fit `device_memory` bytes: the first of the
+/// cumulative steps of [`AUTO_ORDER`] that fits, with up to `max_devices` devices at the end.
+/// `half_ok` says whether the device trains in bf16. Returns the settings and their plan (which
+/// may still not fit, when nothing does).
+pub fn auto(
+    config: &LlamaConfig,
+    start: PlanSettings,
+    device_memory: u64,
+    half_ok: bool,
+    max_devices: usize,
+) -> (PlanSettings, MemoryPlan) {
+    let mut settings = start;
+    let mut current = plan(config, &settings);
+    if current.fits(device_memory) {
+        return (settings, current);
+    }
+    let steps: [fn(&mut PlanSettings, bool) -> bool; 5] = [
+        |s, _| !std::mem::replace(&mut s.gradient_checkpointing, true),
+        |s, _| {
+            s.reference == ReferenceUse::LogProbs
+                && !std::mem::replace(&mut s.reference_cached, true)
+        },
+        |s, half_ok| {
+            half_ok && s.dtype == WeightDtype::F32 && {
+                s.dtype = WeightDtype::Bf16;
+                true
+            }
+        },
+        |s, _| s.dtype != WeightDtype::F32 && std::mem::replace(&mut s.master_weights, false),
+        |s, _| !std::mem::replace(&mut s.optimizer_offload, true),
+    ];
+    for step in steps {
+        if step(&mut settings, half_ok) {
+            current = plan(config, &settings);
+            if current.fits(device_memory) {
+                return (settings, current);
+            }
+        }
+    }
+    while settings.devices < max_devices {
+        settings.devices += 1;
+        current = plan(config, &settings);
+        if current.fits(device_memory) {
+            break;
+        }
+    }
+    (settings, current)
+}
+
+/// `bytes` for people, in binary units as `nvidia-smi` and `free` count them: `1.23 GiB`.
+pub fn human(bytes: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "for display")]
+    let b = bytes as f64;
+    let gib = f64::from(1_u32 << 30);
+    if b >= gib {
+        format!("{:.2} GiB", b / gib)
+    } else {
+        format!("{:.1} MiB", b / f64::from(1_u32 << 20))
+    }
+}
+
+/// Parses a size such as `80GiB`, `80GB`, `512MiB`, `1.5T` or a plain number of bytes (binary
+/// units for `Ki`/`Mi`/`Gi`/`Ti` and for a bare `K`/`M`/`G`/`T`, decimal for `kB`/`MB`/`GB`/`TB`).
+pub fn parse_bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tib" => 1024.0_f64.powi(4),
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        _ => return None,
+    };
+    let bytes = number * scale;
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked finite and non-negative"
+    )]
+    (bytes.is_finite() && bytes >= 0.0).then_some(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llama::HfLlamaConfig;
+
+    fn llama_31_8b() -> LlamaConfig {
+        let hf: HfLlamaConfig = serde_json::from_value(serde_json::json!({
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+            "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+            "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256,
+            "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "max_position_embeddings": 131072,
+            "tie_word_embeddings": false
+        }))
+        .expect("a config");
+        LlamaConfig::try_from(&hf).expect("a valid config")
+    }
+
+    #[test]
+    fn parts_follow_the_bytes_per_parameter_table() {
+        let config = llama_31_8b();
+        let f32_plan = plan(&config, &PlanSettings::default());
+        assert_eq!(f32_plan.parameters, 8_030_261_248, "Llama-3.1-8B");
+        let p = f32_plan.parameters;
+        let parts = &f32_plan.device_parts;
+        assert_eq!(parts["weights"], 4 * p);
+        assert_eq!(parts["optimizer_state"], 8 * p);
+        assert_eq!(parts["reference"], 4 * p);
+        assert_eq!(parts["master_weights"], 0);
+        let bf16 = PlanSettings {
+            dtype: WeightDtype::Bf16,
+            reference_cached: true,
+            optimizer_offload: true,
+            ..PlanSettings::default()
+        };
+        let half = plan(&config, &bf16);
+        assert_eq!(half.device_parts["weights"], 2 * p);
+        assert_eq!(half.device_parts["reference"], 0);
+        assert_eq!(half.device_parts["optimizer_state"], 0);
+        assert_eq!(half.host_parts["optimizer_state"], 8 * p);
+        assert_eq!(half.host_parts["master_weights"], 4 * p);
+        let checkpointed = PlanSettings {
+            gradient_checkpointing: true,
+            ..PlanSettings::default()
+        };
+        assert!(
+            activations(&config, &checkpointed, 32)
+                < activations(&config, &PlanSettings::default(), 32) / 2
+        );
+        let two = plan(
+            &config,
+            &PlanSettings {
+                devices: 2,
+                ..PlanSettings::default()
+            },
+        );
+        assert_eq!(two.device_parts["weights"], 2 * p);
+    }
+
+    #[test]
+    fn auto_gives_things_up_in_order_until_the_run_fits() {
+        let config = llama_31_8b();
+        let roomy = auto(&config, PlanSettings::default(), u64::MAX, true, 1);
+        assert_eq!(roomy.0, PlanSettings::default(), "nothing to give up");
+        let gpu = parse_bytes("141GiB").expect("a size");
+        let (chosen, chosen_plan) = auto(&config, PlanSettings::default(), gpu, true, 1);
+        assert!(
+            chosen_plan.fits(gpu),
+            "{chosen:?}: {}",
+            human(chosen_plan.peak_bytes)
+        );
+        assert!(chosen.gradient_checkpointing);
+        let (f32_only, _) = auto(&config, PlanSettings::default(), gpu, false, 1);
+        assert_eq!(
+            f32_only.dtype,
+            WeightDtype::F32,
+            "no bf16 where the device lacks it"
+        );
+        let (split, split_plan) = auto(&config, PlanSettings::default(), gpu / 4, true, 4);
+        assert!(split.devices > 1 && split_plan.fits(gpu / 4), "{split:?}");
+    }
+
+    #[test]
+    fn sizes_read_in_binary_and_decimal_units() {
+        assert_eq!(parse_bytes("80GiB"), Some(80 << 30));
+        assert_eq!(parse_bytes("80GB"), Some(80_000_000_000));
+        assert_eq!(parse_bytes("512M"), Some(512 << 20));
+        assert_eq!(parse_bytes("1.5GiB"), Some(3 << 29));
+        assert_eq!(parse_bytes("12"), Some(12));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(human(80 << 30), "80.00 GiB");
+    }
+}

@@ -1,0 +1,60 @@
+//! `POST /api/plan`: the memory plan of a run spec on this server's device, as the new-run form
+//! shows it while the settings change; and the check that refuses a submission that cannot fit.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use engine::DeviceSpec;
+use shared::error::FieldError;
+use shared::plan::PlanReport;
+use shared::run::RunSpec;
+
+use super::runs::{check, parse_body};
+use crate::error::{ApiError, ApiResult};
+use crate::runner::plan::{MAX_LENGTH, model_config, refusal, report, settings};
+use crate::state::AppState;
+
+/// The plan of `spec` on `state`'s device, or `None` when its model's shape cannot be read here
+/// (a hub id not downloaded yet: the run will say so itself).
+pub fn plan_of(state: &AppState, spec: &RunSpec) -> Option<PlanReport> {
+    let model = state.places.model(&spec.model)?;
+    let config = model_config(&model).ok()?;
+    let device: DeviceSpec = state.health.backend.device.parse().ok()?;
+    Some(report(
+        &config,
+        &settings(spec, MAX_LENGTH),
+        device,
+        state.device_memory,
+    ))
+}
+
+/// A 422 naming `trainer` (prefixed, in sweeps) when `spec`'s plan does not fit the device.
+pub fn check_fits(state: &AppState, spec: &RunSpec, prefix: &str) -> ApiResult<()> {
+    match plan_of(state, spec) {
+        Some(plan) if plan.fits == Some(false) => Err(ApiError::invalid(
+            "run spec",
+            vec![FieldError {
+                field: format!("{prefix}trainer"),
+                message: refusal(&plan),
+            }],
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `POST /api/plan` with a [`RunSpec`]: its [`PlanReport`].
+pub async fn post_plan(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<PlanReport>> {
+    let spec: RunSpec = parse_body(&body)?;
+    check(spec.validate(), "run spec")?;
+    check(state.places.check(&spec, ""), "run spec")?;
+    let plan = tokio::task::spawn_blocking(move || plan_of(&state, &spec))
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))?;
+    plan.map(Json).ok_or_else(|| {
+        ApiError::invalid_field(
+            "run spec",
+            "model",
+            "this server cannot read the model's config.json to plan it",
+        )
+    })
+}
