@@ -70,6 +70,30 @@ impl fmt::Display for DeviceSpec {
 }
 
 impl DeviceSpec {
+    /// The weight precisions this device trains in. Half precision trains on CUDA only: on
+    /// Vulkan and Metal (`wgpu`) bf16 is storage-only, and on the CPU backend f16 went NaN after
+    /// one Adam step and bf16 drifted (shared/toolchain/BURN.md), so both train in f32.
+    pub fn training_dtypes(self) -> &'static [crate::llama::WeightDtype] {
+        use crate::llama::WeightDtype;
+        match self {
+            Self::Cuda(_) => &[WeightDtype::F32, WeightDtype::Bf16, WeightDtype::F16],
+            Self::Cpu | Self::Wgpu => &[WeightDtype::F32],
+        }
+    }
+
+    /// Why `self` does not train in a precision outside [`Self::training_dtypes`].
+    pub fn half_precision_reason(self) -> &'static str {
+        match self {
+            Self::Cuda(_) => "",
+            Self::Wgpu => {
+                "bf16 and f16 are storage-only on Vulkan and Metal (wgpu): train in f32, or on cuda:N"
+            }
+            Self::Cpu => {
+                "half precision diverges on the CPU backend (f16 NaN, bf16 drift): train in f32, or on cuda:N"
+            }
+        }
+    }
+
     /// The burn device, or an error naming the cargo feature this binary lacks.
     pub fn device(self) -> Result<Device, EngineError> {
         match self {

@@ -54,6 +54,9 @@ pub fn execute(
     if !errors.is_empty() {
         anyhow::bail!("{}", fields_message(&errors));
     }
+    if let Some(problem) = engine_config::precision_problem(&spec.trainer, device) {
+        anyhow::bail!("trainer.dtype: {problem}");
+    }
     let resolved = places.resolve(spec)?;
     let mut files = RunFiles::create(run_dir, Some(spec))?;
     events(RunEvent::Log(format!(

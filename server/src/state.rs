@@ -37,6 +37,16 @@ pub struct AppState {
 
 /// The health document for a server computing on `device`.
 pub fn health(device: DeviceInfo) -> Health {
+    let precisions = device
+        .device
+        .parse::<engine::DeviceSpec>()
+        .map(|spec| {
+            spec.training_dtypes()
+                .iter()
+                .map(|d| crate::runner::engine_config::dtype_name(*d).to_string())
+                .collect()
+        })
+        .unwrap_or_default();
     Health {
         status: "ok".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -45,6 +55,7 @@ pub fn health(device: DeviceInfo) -> Health {
             device: device.device,
             backend: device.backend.to_string(),
             adapter: device.adapter,
+            precisions,
         },
     }
 }

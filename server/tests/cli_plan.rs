@@ -116,6 +116,13 @@ fn a_plan_needs_only_config_json_and_follows_the_switches() {
     );
     assert!(kl["notes"][0].as_str().unwrap().contains("KL"), "{kl}");
 
+    let half = plan(&[&[model][..], &gpu, &["--dtype", "bf16"]].concat());
+    let notes = half["notes"].to_string();
+    assert!(
+        notes.contains("dtype: wgpu trains in f32") && notes.contains("storage-only"),
+        "{notes}"
+    );
+
     let free = plan(&[&[model][..], &gpu, &["--objective", "grad_ascent"]].concat());
     assert_eq!(part(&free, "device", "reference"), 0, "no reference at all");
 }
@@ -189,6 +196,24 @@ fn a_server_refuses_a_run_that_cannot_fit_and_records_the_plan_of_one_that_can()
             "--device-memory",
             "1MiB",
         ],
+    );
+    // bf16 trains on CUDA only: a cpu server refuses it by name, before planning memory.
+    let mut half = spec.clone();
+    half["trainer"]["dtype"] = json!("bf16");
+    let refused = ureq::post(&format!("{}/api/runs", small.base))
+        .set("Content-Type", "application/json")
+        .send_string(&half.to_string());
+    let Err(ureq::Error::Status(422, response)) = refused else {
+        panic!("expected a 422 for bf16 on cpu, got {refused:?}");
+    };
+    let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    assert_eq!(body["fields"][0]["field"], "trainer.dtype", "{body}");
+    assert!(
+        body["fields"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bf16 does not train on cpu"),
+        "{body}"
     );
     let shown = post(&small.base, "/api/plan", &spec);
     assert_eq!(shown["fits"], false, "{shown}");

@@ -24,6 +24,10 @@ pub struct BackendInfo {
     pub backend: String,
     /// The hardware the backend reports, e.g. `"llvmpipe (LLVM 15.0.6, 256 bits)"` or a CPU model.
     pub adapter: String,
+    /// The weight precisions runs may train in here: `["f32"]`, or on CUDA also `"bf16"` and
+    /// `"f16"`.
+    #[serde(default)]
+    pub precisions: Vec<String>,
 }
 
 #[cfg(test)]
@@ -39,6 +43,7 @@ mod tests {
                 device: "cpu".into(),
                 backend: "flex".into(),
                 adapter: "AMD EPYC (2 threads)".into(),
+                precisions: vec!["f32".into()],
             },
         }
     }
@@ -60,7 +65,8 @@ mod tests {
                 "status": "ok",
                 "version": "0.1.0",
                 "git_commit": "abc1234",
-                "backend": {"device": "cpu", "backend": "flex", "adapter": "AMD EPYC (2 threads)"}
+                "backend": {"device": "cpu", "backend": "flex", "adapter": "AMD EPYC (2 threads)",
+                            "precisions": ["f32"]}
             })
         );
     }

@@ -58,6 +58,16 @@ async fn shell_renders_navigation_and_health_from_the_api() -> anyhow::Result<()
     );
     let adapter = browser.text("[data-testid=server-adapter]").await?;
     assert_eq!(adapter, health.backend.adapter);
+    let precisions = browser.text("[data-testid=server-precisions]").await?;
+    assert_eq!(
+        precisions,
+        format!("trains in {}", health.backend.precisions.join(", "))
+    );
+    assert_eq!(
+        health.backend.precisions,
+        ["f32"],
+        "a cpu server trains in f32 only"
+    );
     browser.screenshot("shell-runs").await?;
 
     // Client-side navigation: the router swaps the page without a reload.

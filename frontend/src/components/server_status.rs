@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use crate::api::client;
 
-/// Fetches `GET /api/health` once and shows version, commit, device, backend and adapter.
+/// Fetches `GET /api/health` once and shows version, commit, device, backend, adapter and the
+/// precisions runs train in there.
 #[component]
 pub fn ServerStatus() -> impl IntoView {
     let health = LocalResource::new(client::get_health);
@@ -20,6 +21,10 @@ pub fn ServerStatus() -> impl IntoView {
                                 {health.backend.device} " (" {health.backend.backend} ")"
                             </span>
                             <span class="muted" data-testid="server-adapter">{health.backend.adapter}</span>
+                            <span class="muted" data-testid="server-precisions"
+                                title="weight precisions runs may train in on this device (half precision trains on CUDA only)">
+                                "trains in " {health.backend.precisions.join(", ")}
+                            </span>
                         }
                         .into_any(),
                         Err(error) => view! {

@@ -228,7 +228,7 @@ pub fn NewRunPage() -> impl IntoView {
                     {input(form, NUMBER, "Warm-up epochs", "trainer.warmup_epochs", "linear warm-up length", |s| s.trainer.warmup_epochs, |s, v| s.trainer.warmup_epochs = v)}
                     {input(form, NUMBER, "Weight decay", "trainer.weight_decay", "AdamW", |s| s.trainer.weight_decay, |s, v| s.trainer.weight_decay = v)}
                     {input(form, COUNT, "Seed", "trainer.seed", "data order and pairing", |s| s.trainer.seed, |s, v| s.trainer.seed = v)}
-                    {select_field(form, "Precision", "trainer.dtype", vec![("f32".into(), "f32".into()), ("bf16".into(), "bf16".into()), ("f16".into(), "f16".into())],
+                    {select_field(form, "Precision", "trainer.dtype", vec![("f32".into(), "f32".into()), ("bf16".into(), "bf16 (trains on CUDA only)".into()), ("f16".into(), "f16 (trains on CUDA only)".into())],
                         |s| match s.trainer.dtype { Dtype::F32 => "f32".into(), Dtype::Bf16 => "bf16".into(), Dtype::F16 => "f16".into() },
                         |s, v| s.trainer.dtype = match v { "bf16" => Dtype::Bf16, "f16" => Dtype::F16, _ => Dtype::F32 })}
                     {select_field(form, "Reference", "trainer.reference_mode",

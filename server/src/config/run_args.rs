@@ -193,7 +193,7 @@ pub struct TrainArgs {
     /// Data order and pairing [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Precision of the trained (and reference) weights: f32, or bf16/f16 on GPUs (optimizer
+    /// Precision of the trained (and reference) weights: f32, or bf16/f16 on CUDA (optimizer
     /// state stays f32) [default: f32].
     #[arg(long, value_parser = dtype)]
     pub dtype: Option<Dtype>,

@@ -11,6 +11,7 @@ use shared::run::RunSpec;
 
 use super::runs::{check, parse_body};
 use crate::error::{ApiError, ApiResult};
+use crate::runner::engine_config::precision_problem;
 use crate::runner::plan::{MAX_LENGTH, model_config, refusal, report, settings};
 use crate::state::AppState;
 
@@ -28,8 +29,20 @@ pub fn plan_of(state: &AppState, spec: &RunSpec) -> Option<PlanReport> {
     ))
 }
 
-/// A 422 naming `trainer` (prefixed, in sweeps) when `spec`'s plan does not fit the device.
+/// A 422 naming `trainer.dtype` when the device does not train in that precision, or `trainer`
+/// (prefixed, in sweeps) when `spec`'s plan does not fit the device.
 pub fn check_fits(state: &AppState, spec: &RunSpec, prefix: &str) -> ApiResult<()> {
+    if let Ok(device) = state.health.backend.device.parse::<DeviceSpec>()
+        && let Some(problem) = precision_problem(&spec.trainer, device)
+    {
+        return Err(ApiError::invalid(
+            "run spec",
+            vec![FieldError {
+                field: format!("{prefix}trainer.dtype"),
+                message: problem,
+            }],
+        ));
+    }
     match plan_of(state, spec) {
         Some(plan) if plan.fits == Some(false) => Err(ApiError::invalid(
             "run spec",

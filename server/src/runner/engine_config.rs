@@ -67,6 +67,28 @@ pub fn objective(spec: &RunSpec) -> ObjectiveConfig {
     }
 }
 
+/// The wire name of an engine precision.
+pub fn dtype_name(d: WeightDtype) -> &'static str {
+    match d {
+        WeightDtype::F32 => "f32",
+        WeightDtype::Bf16 => "bf16",
+        WeightDtype::F16 => "f16",
+    }
+}
+
+/// The problem with training `t.dtype` on `device`, naming the field, or `None` when it trains
+/// there.
+pub fn precision_problem(t: &TrainerSpec, device: engine::DeviceSpec) -> Option<String> {
+    let wanted = dtype(t.dtype);
+    (!device.training_dtypes().contains(&wanted)).then(|| {
+        format!(
+            "{} does not train on {device}: {}",
+            t.dtype.as_str(),
+            device.half_precision_reason()
+        )
+    })
+}
+
 /// The schedule and optimizer of `t`.
 pub fn train(t: &TrainerSpec) -> TrainConfig {
     TrainConfig {

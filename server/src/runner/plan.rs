@@ -53,11 +53,23 @@ pub fn report(
     device: DeviceSpec,
     device_memory: Option<u64>,
 ) -> PlanReport {
-    let planned = if device == DeviceSpec::Cpu {
+    let mut planned = if device == DeviceSpec::Cpu {
         plan::plan_on_cpu(config, settings)
     } else {
         plan::plan(config, settings)
     };
+    if !device.training_dtypes().contains(&settings.dtype) {
+        planned.notes.push(format!(
+            "dtype: {device} trains in {}; {}",
+            device
+                .training_dtypes()
+                .iter()
+                .map(|d| engine_config::dtype_name(*d))
+                .collect::<Vec<_>>()
+                .join(", "),
+            device.half_precision_reason()
+        ));
+    }
     wire(&planned, settings, device, device_memory)
 }
 
