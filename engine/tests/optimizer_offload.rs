@@ -3,79 +3,19 @@
 //! its largest magnitude ≤ 1e-7) over three NPO steps of the memorized tiny fixture, with f32
 //! weights and with bf16 weights plus f32 master weights; and the state it holds is 8 bytes per
 //! parameter (12 with master weights).
-#![expect(
-    clippy::unwrap_used,
-    reason = "fixture helpers panic on setup failure, like the tests"
-)]
 
-use std::path::{Path, PathBuf};
+#[path = "support/training.rs"]
+mod support;
+
 use std::sync::atomic::AtomicBool;
 
-use burn::module::{Module as _, ModuleVisitor, Param};
-use burn::tensor::Tensor;
 use engine::DeviceSpec;
-use engine::data::{Encoded, PromptTemplate};
-use engine::llama::{LlamaForCausalLM, LoadedModel, ModelSource, WeightDtype, load};
+use engine::llama::{ModelSource, WeightDtype, load};
 use engine::objectives::{Method, ObjectiveConfig, RetainLoss, Wrapper};
 use engine::train::{
     AdamW, AdamWConfig, GradStore, TrainConfig, UnlearnConfig, UnlearnData, unlearn,
 };
-
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
-}
-
-fn encode(model: &LoadedModel, path: &Path) -> Vec<Encoded> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .take(4)
-        .map(|line| {
-            let row: serde_json::Value = serde_json::from_str(line).unwrap();
-            PromptTemplate::QuestionAnswer
-                .encode(
-                    &model.tokenizer,
-                    row["question"].as_str().unwrap(),
-                    row["answer"].as_str().unwrap(),
-                    512,
-                )
-                .unwrap()
-        })
-        .collect()
-}
-
-/// Every parameter as f32, flattened, in visiting order.
-fn weights(model: &LlamaForCausalLM) -> Vec<Vec<f32>> {
-    struct Collect(Vec<Vec<f32>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0.push(param.val().into_data().iter::<f32>().collect());
-        }
-    }
-    let mut visitor = Collect(Vec::new());
-    model.visit(&mut visitor);
-    visitor.0
-}
-
-fn largest_relative_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(a, b)| {
-            let scale = b.iter().fold(0.0_f32, |m, x| m.max(x.abs())).max(1e-12);
-            let diff = a
-                .iter()
-                .zip(b)
-                .fold(0.0_f32, |m, (x, y)| m.max((x - y).abs()));
-            f64::from(diff / scale)
-        })
-        .fold(0.0, f64::max)
-}
+use support::{encode, largest_relative_difference, shared, weights};
 
 #[test]
 fn offloaded_adamw_trains_to_the_on_device_weights() {
@@ -86,8 +26,8 @@ fn offloaded_adamw_trains_to_the_on_device_weights() {
     for dtype in [WeightDtype::F32, WeightDtype::Bf16] {
         let reference = load(&source, &plain, dtype).unwrap();
         let data = UnlearnData {
-            forget: encode(&reference, &shared.join("data/tofu/forget01.jsonl")),
-            retain: encode(&reference, &shared.join("data/tofu/retain99.jsonl")),
+            forget: encode(&reference, &shared.join("data/tofu/forget01.jsonl"), 4),
+            retain: encode(&reference, &shared.join("data/tofu/retain99.jsonl"), 4),
             idk: None,
         };
         let train = |offload: bool| {

@@ -8,28 +8,20 @@
     reason = "fixture helpers panic on setup failure, like the tests"
 )]
 
-use std::path::{Path, PathBuf};
+#[path = "support/training.rs"]
+mod support;
+
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use burn::module::{Module as _, ModuleVisitor, Param};
-use burn::tensor::Tensor;
 use engine::DeviceSpec;
 use engine::data::{Encoded, PromptTemplate};
-use engine::llama::{LlamaForCausalLM, LoadedModel, ModelSource, WeightDtype, load};
+use engine::llama::{LoadedModel, ModelSource, WeightDtype, load};
 use engine::objectives::{Direction, Method, ObjectiveConfig, RetainLoss, Wrapper};
 use engine::train::{
     IdkAnswers, Reference, ReferenceCache, TrainConfig, UnlearnConfig, UnlearnData, unlearn,
 };
-
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
-}
+use support::{largest_relative_difference, shared, weights};
 
 fn questions_and_answers(path: &Path) -> Vec<(String, String)> {
     std::fs::read_to_string(path)
@@ -96,33 +88,6 @@ fn config(method: Method, retain: RetainLoss, wrapper: Wrapper) -> UnlearnConfig
             ..TrainConfig::default()
         },
     }
-}
-
-/// Every parameter, flattened, in visiting order.
-fn weights(model: &LlamaForCausalLM) -> Vec<Vec<f32>> {
-    struct Collect(Vec<Vec<f32>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0.push(param.val().into_data().iter::<f32>().collect());
-        }
-    }
-    let mut visitor = Collect(Vec::new());
-    model.visit(&mut visitor);
-    visitor.0
-}
-
-fn largest_relative_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(a, b)| {
-            let scale = b.iter().fold(0.0_f32, |m, x| m.max(x.abs())).max(1e-12);
-            let diff = a
-                .iter()
-                .zip(b)
-                .fold(0.0_f32, |m, (x, y)| m.max((x - y).abs()));
-            f64::from(diff / scale)
-        })
-        .fold(0.0, f64::max)
 }
 
 #[test]

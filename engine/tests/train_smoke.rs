@@ -6,7 +6,10 @@
     reason = "fixture helpers panic on setup failure, like the tests"
 )]
 
-use std::path::{Path, PathBuf};
+#[path = "support/training.rs"]
+mod support;
+
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use engine::DeviceSpec;
@@ -14,35 +17,7 @@ use engine::data::{Encoded, PromptTemplate};
 use engine::llama::{LoadedModel, ModelSource, WeightDtype, load};
 use engine::objectives::{Method, ObjectiveConfig, RetainLoss, Wrapper};
 use engine::train::{StepEvent, TrainConfig, UnlearnConfig, UnlearnData, finetune, unlearn};
-
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
-}
-
-fn encode(model: &LoadedModel, path: &Path, take: usize) -> Vec<Encoded> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .take(take)
-        .map(|line| {
-            let row: serde_json::Value = serde_json::from_str(line).unwrap();
-            PromptTemplate::QuestionAnswer
-                .encode(
-                    &model.tokenizer,
-                    row["question"].as_str().unwrap(),
-                    row["answer"].as_str().unwrap(),
-                    512,
-                )
-                .unwrap()
-        })
-        .collect()
-}
+use support::{encode, shared};
 
 fn mean_nll(model: &LoadedModel, examples: &[Encoded]) -> f64 {
     let scores = model.model.sequence_nll(examples, 0);

@@ -46,17 +46,22 @@ fn mean_nll(model: &str, data: &str) -> f64 {
     sum / n
 }
 
+/// The first 4 rows of forget01 and retain99, written into `dir`; their paths.
+fn four_rows(shared: &Path, dir: &Path) -> (String, String) {
+    let rows = |name: &str| {
+        let text = std::fs::read_to_string(shared.join("data/tofu").join(name)).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text.lines().take(4).collect::<Vec<_>>().join("\n")).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    (rows("forget01.jsonl"), rows("retain99.jsonl"))
+}
+
 #[test]
 fn unlearn_writes_metrics_and_a_checkpoint_that_forgot() {
     let Some(shared) = shared() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let rows = |name: &str| {
-        let text = std::fs::read_to_string(shared.join("data/tofu").join(name)).unwrap();
-        let path = dir.path().join(name);
-        std::fs::write(&path, text.lines().take(4).collect::<Vec<_>>().join("\n")).unwrap();
-        path.to_str().unwrap().to_string()
-    };
-    let (forget, retain) = (rows("forget01.jsonl"), rows("retain99.jsonl"));
+    let (forget, retain) = four_rows(&shared, dir.path());
     let model = shared.join("goldens/memorized-tiny-llama");
     let model = model.to_str().unwrap();
     let out = dir.path().join("run");
@@ -255,13 +260,7 @@ fn finetune_learns_its_data_with_flags_from_a_toml_file() {
 fn a_cached_reference_and_an_offloaded_optimizer_train_the_same_checkpoint() {
     let Some(shared) = shared() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let rows = |name: &str| {
-        let text = std::fs::read_to_string(shared.join("data/tofu").join(name)).unwrap();
-        let path = dir.path().join(name);
-        std::fs::write(&path, text.lines().take(4).collect::<Vec<_>>().join("\n")).unwrap();
-        path.to_str().unwrap().to_string()
-    };
-    let (forget, retain) = (rows("forget01.jsonl"), rows("retain99.jsonl"));
+    let (forget, retain) = four_rows(&shared, dir.path());
     let model = shared.join("goldens/memorized-tiny-llama");
     let run = |mode: &str, retain_loss: &str, extra: &[&str]| {
         let out = dir

@@ -27,6 +27,24 @@ async fn a_run_from_the_form_goes_live_to_its_result_and_share_page() -> anyhow:
     browser.click("[data-testid=preset-baldro-dv-npo]").await?;
     browser.find(&field("wrapper.tau")).await?;
 
+    // The memory switches are painted (a click at each centre lands on it) and reach the spec.
+    for css in [
+        field("trainer.reference_mode"),
+        field("trainer.optimizer_offload"),
+        field("trainer.gradient_checkpointing"),
+    ] {
+        let painted = browser.painted(&css).await?;
+        assert!(
+            painted.len() == 1 && painted[0].visible(),
+            "{css}: {painted:?}"
+        );
+    }
+    browser
+        .select(&field("trainer.reference_mode"), "cached")
+        .await?;
+    browser.click(&field("trainer.optimizer_offload")).await?;
+    browser.screenshot("new-run-memory-switches").await?;
+
     // Instant validation: the same rules as the server, as the user types.
     browser.fill(&field("trainer.lr"), "abc").await?;
     browser
@@ -78,6 +96,16 @@ async fn a_run_from_the_form_goes_live_to_its_result_and_share_page() -> anyhow:
         .wait_for_path(|p| p.starts_with("/runs/") && p != "/runs/new")
         .await?;
     let id: i64 = path.trim_start_matches("/runs/").parse()?;
+    let detail: shared::run::RunDetail = serde_json::from_slice(
+        &http::get(server.authority(), &format!("/api/runs/{id}"), &[])
+            .await?
+            .body,
+    )?;
+    assert_eq!(
+        detail.spec.trainer.reference_mode,
+        shared::run::ReferenceMode::Cached
+    );
+    assert!(detail.spec.trainer.optimizer_offload);
     browser.find("[data-testid=page-run]").await?;
     assert_eq!(
         browser.text("[data-testid=run-objective]").await?,

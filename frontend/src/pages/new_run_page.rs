@@ -21,8 +21,8 @@ use crate::form::Preset;
 use crate::model_choice;
 
 use fields::{
-    COUNT, FieldMessages, Form, NUMBER, TEXT, input, model_label, optional, options, retain_name,
-    select_field,
+    COUNT, FieldMessages, Form, NUMBER, TEXT, checkbox_field, input, model_label, optional,
+    options, retain_name, select_field,
 };
 use sweep_builder::SweepBuilder;
 
@@ -232,37 +232,16 @@ pub fn NewRunPage() -> impl IntoView {
                         |s| match s.trainer.dtype { Dtype::F32 => "f32".into(), Dtype::Bf16 => "bf16".into(), Dtype::F16 => "f16".into() },
                         |s, v| s.trainer.dtype = match v { "bf16" => Dtype::Bf16, "f16" => Dtype::F16, _ => Dtype::F32 })}
                     {select_field(form, "Reference", "trainer.reference_mode",
-                        ReferenceMode::ALL.iter().map(|m| (m.as_str().to_string(), match m { ReferenceMode::Live => "live model".to_string(), ReferenceMode::Cached => "cached log-probabilities (frees the model)".to_string() })).collect(),
+                        ReferenceMode::ALL.iter().map(|m| (m.as_str().to_string(), match m { ReferenceMode::Live => "live model".to_string(), ReferenceMode::Cached => "cached (frees the model)".to_string() })).collect(),
                         |s| s.trainer.reference_mode.as_str().to_string(),
                         |s, v| s.trainer.reference_mode = ReferenceMode::parse(v).unwrap_or_default())}
-                    <div class="field checkbox">
-                        <label>
-                            <input type="checkbox" data-testid="field-trainer.gradient_checkpointing"
-                                prop:checked=move || form.spec.with(|s| s.trainer.gradient_checkpointing)
-                                on:change=move |ev| { let on = event_target_checked(&ev); form.edit(|s| s.trainer.gradient_checkpointing = on); }/>
-                            " Gradient checkpointing"
-                        </label>
-                    </div>
-                    <div class="field checkbox">
-                        <label>
-                            <input type="checkbox" data-testid="field-trainer.optimizer_offload"
-                                prop:checked=move || form.spec.with(|s| s.trainer.optimizer_offload)
-                                on:change=move |ev| { let on = event_target_checked(&ev); form.edit(|s| s.trainer.optimizer_offload = on); }/>
-                            " Optimizer state in host memory (offload)"
-                        </label>
-                    </div>
+                    {checkbox_field(form, "Gradient checkpointing", "trainer.gradient_checkpointing", |s| s.trainer.gradient_checkpointing, |s, on| s.trainer.gradient_checkpointing = on)}
+                    {checkbox_field(form, "Optimizer state in host memory (offload)", "trainer.optimizer_offload", |s| s.trainer.optimizer_offload, |s, on| s.trainer.optimizer_offload = on)}
                 </fieldset>
 
                 <fieldset>
                     <legend>"Evaluation"</legend>
-                    <div class="field checkbox">
-                        <label>
-                            <input type="checkbox" data-testid="field-eval.enabled"
-                                prop:checked=move || form.spec.with(|s| s.eval.enabled)
-                                on:change=move |ev| { let on = event_target_checked(&ev); form.edit(|s| s.eval.enabled = on); }/>
-                            " Evaluate on TOFU after training"
-                        </label>
-                    </div>
+                    {checkbox_field(form, "Evaluate on TOFU after training", "eval.enabled", |s| s.eval.enabled, |s, on| s.eval.enabled = on)}
                     {input(form, COUNT, "Eval batch size", "eval.batch_size", "rows per forward pass", |s| s.eval.batch_size as u64, |s, v| s.eval.batch_size = usize::try_from(v).unwrap_or(usize::MAX))}
                     {input(form, COUNT, "Max new tokens", "eval.max_new_tokens", "greedy generation length", |s| s.eval.max_new_tokens as u64, |s, v| s.eval.max_new_tokens = usize::try_from(v).unwrap_or(usize::MAX))}
                     {input(form, TEXT, "Retain reference", "eval.retain_ref", "a retain model's TOFU_EVAL.json on the server, for forget quality",

@@ -223,6 +223,27 @@ pub(super) fn parsed_input<T: 'static>(
     .into_any()
 }
 
+/// A checkbox bound to one boolean spec field (`field` names its test id).
+pub(super) fn checkbox_field(
+    form: Form,
+    label: &'static str,
+    field: &'static str,
+    get: impl Fn(&RunSpec) -> bool + Send + Sync + 'static,
+    set: impl Fn(&mut RunSpec, bool) + Send + Sync + 'static,
+) -> AnyView {
+    view! {
+        <div class="field checkbox">
+            <label>
+                <input type="checkbox" data-testid=format!("field-{field}")
+                    prop:checked=move || form.spec.with(&get)
+                    on:change=move |ev| { let on = event_target_checked(&ev); form.edit(|s| set(s, on)); }/>
+                " " {label}
+            </label>
+        </div>
+    }
+    .into_any()
+}
+
 /// A `<select>` over `options` (`(wire value, label)`) bound to one spec field.
 pub(super) fn select_field(
     form: Form,
