@@ -16,10 +16,22 @@ use crate::EngineError;
 pub enum DeviceSpec {
     /// burn's `flex` CPU backend.
     Cpu,
-    /// The best adapter wgpu finds (a discrete GPU first; Mesa lavapipe on a machine without one).
-    Wgpu,
+    /// A wgpu adapter (Vulkan, Metal or DX12).
+    Wgpu(WgpuAdapter),
     /// The CUDA device with this index.
     Cuda(usize),
+}
+
+/// Which wgpu adapter: `wgpu`, `wgpu:N`, `wgpu:cpu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WgpuAdapter {
+    /// The best adapter wgpu finds (a discrete GPU first; Mesa lavapipe on a machine without one).
+    Best,
+    /// The discrete GPU with this index (`wgpu:N`), for hosts with several.
+    Discrete(usize),
+    /// The software adapter (`wgpu:cpu`: Mesa lavapipe). A second device beside `wgpu` on a
+    /// machine without a GPU, which is how the split-model tests get two devices.
+    Software,
 }
 
 /// What a device is, for logs and the server's health endpoint.
@@ -43,18 +55,31 @@ impl FromStr for DeviceSpec {
         };
         match text.trim() {
             "cpu" | "flex" => Ok(Self::Cpu),
-            "wgpu" | "gpu" => Ok(Self::Wgpu),
+            "wgpu" | "gpu" => Ok(Self::Wgpu(WgpuAdapter::Best)),
+            "wgpu:cpu" => Ok(Self::Wgpu(WgpuAdapter::Software)),
             "cuda" => Ok(Self::Cuda(0)),
-            other => match other.strip_prefix("cuda:") {
-                Some(index) => index.parse().map(Self::Cuda).map_err(|_| {
-                    invalid(format!(
-                        "`{other}`: the CUDA index must be a number, as in cuda:0"
-                    ))
-                }),
-                None => Err(invalid(format!(
-                    "`{other}` is not a device; use cpu, wgpu or cuda:N"
-                ))),
-            },
+            other => {
+                if let Some(index) = other.strip_prefix("cuda:") {
+                    index.parse().map(Self::Cuda).map_err(|_| {
+                        invalid(format!(
+                            "`{other}`: the CUDA index must be a number, as in cuda:0"
+                        ))
+                    })
+                } else if let Some(index) = other.strip_prefix("wgpu:") {
+                    index
+                        .parse()
+                        .map(|index| Self::Wgpu(WgpuAdapter::Discrete(index)))
+                        .map_err(|_| {
+                            invalid(format!(
+                                "`{other}`: use wgpu, wgpu:N (the N-th discrete GPU) or wgpu:cpu"
+                            ))
+                        })
+                } else {
+                    Err(invalid(format!(
+                        "`{other}` is not a device; use cpu, wgpu, wgpu:N or cuda:N"
+                    )))
+                }
+            }
         }
     }
 }
@@ -63,13 +88,27 @@ impl fmt::Display for DeviceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Cpu => f.write_str("cpu"),
-            Self::Wgpu => f.write_str("wgpu"),
+            Self::Wgpu(WgpuAdapter::Best) => f.write_str("wgpu"),
+            Self::Wgpu(WgpuAdapter::Discrete(index)) => write!(f, "wgpu:{index}"),
+            Self::Wgpu(WgpuAdapter::Software) => f.write_str("wgpu:cpu"),
             Self::Cuda(index) => write!(f, "cuda:{index}"),
         }
     }
 }
 
 impl DeviceSpec {
+    /// The best wgpu adapter (`wgpu`).
+    pub const WGPU: Self = Self::Wgpu(WgpuAdapter::Best);
+
+    /// The backend's name, for logs and for checking that a run's devices share one.
+    pub fn backend(self) -> &'static str {
+        match self {
+            Self::Cpu => "flex",
+            Self::Wgpu(_) => "wgpu",
+            Self::Cuda(_) => "cuda",
+        }
+    }
+
     /// The weight precisions this device trains in. Half precision trains on CUDA only: on
     /// Vulkan and Metal (`wgpu`) bf16 is storage-only, and on the CPU backend f16 went NaN after
     /// one Adam step and bf16 drifted (shared/toolchain/BURN.md), so both train in f32.
@@ -77,7 +116,7 @@ impl DeviceSpec {
         use crate::llama::WeightDtype;
         match self {
             Self::Cuda(_) => &[WeightDtype::F32, WeightDtype::Bf16, WeightDtype::F16],
-            Self::Cpu | Self::Wgpu => &[WeightDtype::F32],
+            Self::Cpu | Self::Wgpu(_) => &[WeightDtype::F32],
         }
     }
 
@@ -85,7 +124,7 @@ impl DeviceSpec {
     pub fn half_precision_reason(self) -> &'static str {
         match self {
             Self::Cuda(_) => "",
-            Self::Wgpu => {
+            Self::Wgpu(_) => {
                 "bf16 and f16 are storage-only on Vulkan and Metal (wgpu): train in f32, or on cuda:N"
             }
             Self::Cpu => {
@@ -98,7 +137,7 @@ impl DeviceSpec {
     pub fn device(self) -> Result<Device, EngineError> {
         match self {
             Self::Cpu => cpu_device(self),
-            Self::Wgpu => wgpu_device(self),
+            Self::Wgpu(adapter) => wgpu_device(self, adapter),
             Self::Cuda(index) => cuda_device(self, index),
         }
     }
@@ -107,16 +146,116 @@ impl DeviceSpec {
     /// this once at start-up, not per request.
     pub fn describe(self) -> Result<DeviceInfo, EngineError> {
         let device = self.device()?;
-        let (backend, adapter) = match self {
-            Self::Cpu => ("flex", cpu_name()),
-            Self::Wgpu => ("wgpu", gpu_name(&device)),
-            Self::Cuda(_) => ("cuda", gpu_name(&device)),
+        let adapter = match self {
+            Self::Cpu => cpu_name(),
+            Self::Wgpu(_) | Self::Cuda(_) => gpu_name(&device),
         };
         Ok(DeviceInfo {
             device: self.to_string(),
-            backend,
+            backend: self.backend(),
             adapter,
         })
+    }
+}
+
+/// The devices of one run, as written on the command line: `cuda:0,cuda:1`. A model on several
+/// has its decoder layers split over them, in order ([`crate::llama::layer_split`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Devices(Vec<DeviceSpec>);
+
+impl Devices {
+    /// Just `spec`.
+    pub fn one(spec: DeviceSpec) -> Self {
+        Self(vec![spec])
+    }
+
+    /// The first device: where inputs are built, and the backend of them all.
+    pub fn first(&self) -> DeviceSpec {
+        self.0[0]
+    }
+
+    /// Every device, in order.
+    pub fn specs(&self) -> &[DeviceSpec] {
+        &self.0
+    }
+
+    /// How many devices.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false: a list holds at least one device.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first `count` devices, or an error naming `field` when there are fewer.
+    pub fn take(&self, count: usize, field: &str) -> Result<Self, EngineError> {
+        if count == 0 || count > self.len() {
+            return Err(EngineError::InvalidConfig {
+                field: field.into(),
+                reason: format!(
+                    "the run asks for {count} devices; {} are given ({self})",
+                    self.len()
+                ),
+            });
+        }
+        Ok(Self(self.0[..count].to_vec()))
+    }
+
+    /// The burn devices, in order.
+    pub fn devices(&self) -> Result<Vec<Device>, EngineError> {
+        self.0.iter().map(|spec| spec.device()).collect()
+    }
+}
+
+impl From<DeviceSpec> for Devices {
+    fn from(spec: DeviceSpec) -> Self {
+        Self::one(spec)
+    }
+}
+
+impl FromStr for Devices {
+    type Err = EngineError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let specs = text
+            .split(',')
+            .map(str::parse::<DeviceSpec>)
+            .collect::<Result<Vec<_>, _>>()?;
+        let invalid = |reason: String| EngineError::InvalidConfig {
+            field: "devices".into(),
+            reason,
+        };
+        for (index, spec) in specs.iter().enumerate() {
+            if specs[..index].contains(spec) {
+                return Err(invalid(format!("`{text}` names {spec} twice")));
+            }
+            if spec.backend() != specs[0].backend() {
+                return Err(invalid(format!(
+                    "`{text}` mixes backends ({} and {}); one run's devices share one",
+                    specs[0], spec
+                )));
+            }
+            if *spec == DeviceSpec::Cpu && specs.len() > 1 {
+                return Err(invalid(
+                    "the CPU is one device; split a model over GPUs (cuda:N, wgpu:N)".into(),
+                ));
+            }
+        }
+        Ok(Self(specs))
+    }
+}
+
+impl fmt::Display for Devices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, spec) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{spec}")?;
+        }
+        Ok(())
     }
 }
 
@@ -152,12 +291,17 @@ fn cpu_device(spec: DeviceSpec) -> Result<Device, EngineError> {
 }
 
 #[cfg(feature = "wgpu")]
-fn wgpu_device(_spec: DeviceSpec) -> Result<Device, EngineError> {
-    Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice))
+fn wgpu_device(_spec: DeviceSpec, adapter: WgpuAdapter) -> Result<Device, EngineError> {
+    use burn::tensor::DeviceKind;
+    Ok(Device::wgpu(match adapter {
+        WgpuAdapter::Best => DeviceKind::DefaultDevice,
+        WgpuAdapter::Discrete(index) => DeviceKind::DiscreteGpu(index),
+        WgpuAdapter::Software => DeviceKind::Cpu,
+    }))
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn wgpu_device(spec: DeviceSpec) -> Result<Device, EngineError> {
+fn wgpu_device(spec: DeviceSpec, _adapter: WgpuAdapter) -> Result<Device, EngineError> {
     Err(not_compiled(spec, "wgpu"))
 }
 
@@ -205,12 +349,51 @@ mod tests {
     #[test]
     fn parses_every_device_form() {
         assert_eq!("cpu".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cpu);
-        assert_eq!("wgpu".parse::<DeviceSpec>().unwrap(), DeviceSpec::Wgpu);
+        assert_eq!(
+            "wgpu".parse::<DeviceSpec>().unwrap(),
+            DeviceSpec::Wgpu(WgpuAdapter::Best)
+        );
+        assert_eq!(
+            "wgpu:1".parse::<DeviceSpec>().unwrap(),
+            DeviceSpec::Wgpu(WgpuAdapter::Discrete(1))
+        );
         assert_eq!("cuda".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(0));
         assert_eq!("cuda:3".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(3));
-        for spec in [DeviceSpec::Cpu, DeviceSpec::Wgpu, DeviceSpec::Cuda(1)] {
+        for spec in [
+            DeviceSpec::Cpu,
+            DeviceSpec::Wgpu(WgpuAdapter::Best),
+            DeviceSpec::Wgpu(WgpuAdapter::Discrete(2)),
+            DeviceSpec::Wgpu(WgpuAdapter::Software),
+            DeviceSpec::Cuda(1),
+        ] {
             assert_eq!(spec.to_string().parse::<DeviceSpec>().unwrap(), spec);
         }
+    }
+
+    #[test]
+    fn device_lists_parse_and_refuse_repeats_and_mixed_backends() {
+        let devices: Devices = "cuda:0,cuda:1".parse().unwrap();
+        assert_eq!(devices.specs(), [DeviceSpec::Cuda(0), DeviceSpec::Cuda(1)]);
+        assert_eq!(devices.to_string(), "cuda:0,cuda:1");
+        assert_eq!(devices.first(), DeviceSpec::Cuda(0));
+        let pair: Devices = "wgpu,wgpu:cpu".parse().unwrap();
+        assert_eq!(pair.len(), 2);
+        assert_eq!(
+            "cpu".parse::<Devices>().unwrap(),
+            Devices::one(DeviceSpec::Cpu)
+        );
+        for (bad, says) in [
+            ("cuda:0,cuda:0", "twice"),
+            ("cuda:0,wgpu", "mixes backends"),
+            ("cpu,cpu", "the CPU is one device"),
+            ("cuda:0,", "not a device"),
+        ] {
+            let message = bad.parse::<Devices>().unwrap_err().to_string();
+            assert!(message.contains(says), "{bad}: {message}");
+        }
+        let message = devices.take(3, "trainer.devices").unwrap_err().to_string();
+        assert!(message.contains("trainer.devices"), "{message}");
+        assert_eq!(devices.take(1, "trainer.devices").unwrap().len(), 1);
     }
 
     #[test]

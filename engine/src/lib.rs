@@ -22,6 +22,6 @@ pub mod tokenizer;
 pub mod train;
 
 pub use burn::tensor::Device;
-pub use device::{DeviceInfo, DeviceSpec, training_device};
+pub use device::{DeviceInfo, DeviceSpec, Devices, WgpuAdapter, training_device};
 pub use error::EngineError;
 pub use tokenizer::Tokenizer;

@@ -3,12 +3,13 @@
 //!
 //! Reference: transformers `modeling_llama.py`, `modeling_qwen3.py`, `modeling_mistral.py`.
 //! Files are ordered bottom-up like `modeling_llama.py`: [`norm`], [`rope`], [`attention`],
-//! [`mlp`], [`block`], [`model`]; then loading ([`weights`], [`gguf`], [`mod@load`]) and running
+//! [`mlp`], [`block`], [`model`]; then loading ([`weights`], [`gguf`], [`build`], [`mod@load`], over several devices [`split`]) and running
 //! ([`batch`], [`kv_cache`], [`generate`], [`score`]).
 
 pub mod attention;
 pub mod batch;
 pub mod block;
+pub mod build;
 pub mod config;
 pub mod generate;
 pub mod gguf;
@@ -20,13 +21,15 @@ pub mod model;
 pub mod norm;
 pub mod rope;
 pub mod score;
+pub mod split;
 pub mod weights;
 
 pub use batch::{Padding, TokenBatch};
 pub use config::{Family, HfLlamaConfig, LlamaConfig, RopeConfig, RopeScaling};
 pub use generate::{GenerateOptions, Generation};
 pub use kv_cache::KvCache;
-pub use load::{LoadedModel, ModelInfo, ModelSource, inspect, load};
+pub use load::{LoadedModel, ModelInfo, ModelSource, inspect, load, load_split};
 pub use model::{LlamaForCausalLM, WeightDtype};
 pub use score::{SequenceNll, TokenStats};
+pub use split::{LayerSplit, layer_split};
 pub use weights::{Checkpoint, HostTensor, SafetensorsFiles};

@@ -1,8 +1,8 @@
 //! Memory before the run: what an unlearning run of a model holds on each device and in host
 //! memory, from the model's `config.json` alone (no weights), and the settings that make it fit.
 //!
-//! Per device, for `P` parameters (divided over `devices` when the decoder layers are split) and
-//! weights of `w` bytes (4 in f32, 2 in bf16/f16):
+//! Per device, for `P` parameters (the largest device's share when the decoder layers are split
+//! over several, see [`layer_split`]) and weights of `w` bytes (4 in f32, 2 in bf16/f16):
 //!
 //! | part | bytes |
 //! |---|---|
@@ -28,7 +28,7 @@
 use std::collections::BTreeMap;
 
 use crate::llama::model::expected_tensors;
-use crate::llama::{LlamaConfig, WeightDtype};
+use crate::llama::{LayerSplit, LlamaConfig, WeightDtype, layer_split};
 use crate::objectives::{Method, ObjectiveConfig, RetainLoss};
 
 /// How an objective uses the frozen reference model.
@@ -191,8 +191,12 @@ fn scaled(bytes: u64, factor: f64) -> u64 {
 /// The plan of one run of a model with `config` under `settings`.
 pub fn plan(config: &LlamaConfig, settings: &PlanSettings) -> MemoryPlan {
     let parameters = parameters(config);
-    let devices = settings.devices.max(1) as u64;
-    let per_device = parameters.div_ceil(devices);
+    // Split over several devices, the largest device's share ([`layer_split`]) is the one that
+    // must fit.
+    let split = layer_split(config, settings.devices.max(1)).ok();
+    let per_device = split
+        .as_ref()
+        .map_or(parameters, LayerSplit::max_parameters);
     let w = weight_bytes(settings.dtype);
     let half = settings.dtype != WeightDtype::F32;
     let master = half && settings.master_weights;
@@ -249,7 +253,9 @@ pub fn plan(config: &LlamaConfig, settings: &PlanSettings) -> MemoryPlan {
         // Forget10 (400 rows) and as many I-don't-know rows, 512 tokens, NLL and mask in f32.
         host.insert("reference_cache", 2 * 400 * settings.max_length as u64 * 8);
     }
-    let layers = config.num_hidden_layers.div_ceil(settings.devices.max(1));
+    let layers = split
+        .as_ref()
+        .map_or(config.num_hidden_layers, LayerSplit::max_layers);
     device.insert("activations", activations(config, settings, layers));
     host.insert("loading", parameters * w);
     host.insert("process", PROCESS_BYTES);
@@ -353,18 +359,6 @@ pub fn auto(
     (settings, current)
 }
 
-/// `bytes` for people, in binary units as `nvidia-smi` and `free` count them: `1.23 GiB`.
-pub fn human(bytes: u64) -> String {
-    #[expect(clippy::cast_precision_loss, reason = "for display")]
-    let b = bytes as f64;
-    let gib = f64::from(1_u32 << 30);
-    if b >= gib {
-        format!("{:.2} GiB", b / gib)
-    } else {
-        format!("{:.1} MiB", b / f64::from(1_u32 << 20))
-    }
-}
-
 /// Parses a size such as `80GiB`, `80GB`, `512MiB`, `1.5T` or a plain number of bytes (binary
 /// units for `Ki`/`Mi`/`Gi`/`Ti` and for a bare `K`/`M`/`G`/`T`, decimal for `kB`/`MB`/`GB`/`TB`).
 pub fn parse_bytes(text: &str) -> Option<u64> {
@@ -450,7 +444,12 @@ mod tests {
                 ..PlanSettings::default()
             },
         );
-        assert_eq!(two.device_parts["weights"], 2 * p);
+        // Two devices hold the larger half of the split: 16 layers each, the embedding on one
+        // and the output projection on the other (Llama-3.1-8B's are the same size).
+        let split = layer_split(&config, 2).expect("32 layers split");
+        assert_eq!(split.layer_device.iter().filter(|d| **d == 0).count(), 16);
+        assert_eq!(two.device_parts["weights"], 4 * split.max_parameters());
+        assert!(split.max_parameters() - p / 2 < p / 1000, "{split:?}");
     }
 
     #[test]
@@ -463,7 +462,7 @@ mod tests {
         assert!(
             chosen_plan.fits(gpu),
             "{chosen:?}: {}",
-            human(chosen_plan.peak_bytes)
+            chosen_plan.peak_bytes
         );
         assert!(chosen.gradient_checkpointing);
         let (f32_only, _) = auto(&config, PlanSettings::default(), gpu, false, 1);
@@ -484,6 +483,5 @@ mod tests {
         assert_eq!(parse_bytes("1.5GiB"), Some(3 << 29));
         assert_eq!(parse_bytes("12"), Some(12));
         assert_eq!(parse_bytes("lots"), None);
-        assert_eq!(human(80 << 30), "80.00 GiB");
     }
 }

@@ -29,8 +29,8 @@ fn wgpu_matmul_and_reduction_match_cpu() {
         return;
     }
     let (info, product, row_sums) = bounded(LIMIT, "a 2x3 matmul", || {
-        let info = DeviceSpec::Wgpu.describe().unwrap();
-        let device = DeviceSpec::Wgpu.device().unwrap();
+        let info = DeviceSpec::WGPU.describe().unwrap();
+        let device = DeviceSpec::WGPU.device().unwrap();
         let a = Tensor::<2>::from_floats([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], &device);
         let b = Tensor::<2>::from_floats([[1.0, 0.5], [-1.0, 2.0], [0.25, -0.5]], &device);
         let product = a.clone().matmul(b).into_data();
@@ -70,7 +70,7 @@ fn tiny_models_match_transformers_on_wgpu() {
             let logits =
                 SafetensorsFiles::open_file(&fixtures.join("reference_logits.safetensors"))
                     .unwrap();
-            let device = DeviceSpec::Wgpu.device().unwrap();
+            let device = DeviceSpec::WGPU.device().unwrap();
             let mut diffs = Vec::new();
             for name in ["tiny-llama", "tiny-qwen3", "tiny-mistral"] {
                 let model = load(

@@ -204,7 +204,7 @@ fn compare(situation: &str, shared: PathBuf, policy: PathBuf, reference: PathBuf
     let wgpu = bounded(
         Duration::from_secs(480),
         "every objective's forward and backward",
-        move || losses_and_gradients(DeviceSpec::Wgpu, &shared, &policy, &reference),
+        move || losses_and_gradients(DeviceSpec::WGPU, &shared, &policy, &reference),
     );
     let mut failures = Vec::new();
     for ((name, cpu_loss, cpu_grad), (_, wgpu_loss, wgpu_grad)) in cpu.iter().zip(&wgpu) {

@@ -41,7 +41,7 @@ impl Executor for EngineExecutor {
             spec,
             &self.places,
             &ctx.dir,
-            self.device,
+            &self.device.into(),
             &mut *ctx.emit,
             ctx.cancel,
         )

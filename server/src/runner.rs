@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use engine::DeviceSpec;
+use engine::Devices;
 use engine::train::{Reference, ReferenceCache, UnlearnConfig, UnlearnData, unlearn};
 use shared::live::{EvalPoint, StepPoint};
 use shared::run::{ReferenceMode, RunSpec};
@@ -39,14 +39,15 @@ pub enum RunEvent {
     Log(String),
 }
 
-/// Does the run `spec` describes on `device`, with the names in it resolved by `places`,
-/// writing `run_dir` (see [`files`]); reports to `events`; stops between micro-batches and eval
-/// batches once `cancel` is set (and then returns an error). Returns the headline metrics.
+/// Does the run `spec` describes on the first `trainer.devices` of `devices` (the model split
+/// over them when there are several), with the names in it resolved by `places`, writing
+/// `run_dir` (see [`files`]); reports to `events`; stops between micro-batches and eval batches
+/// once `cancel` is set (and then returns an error). Returns the headline metrics.
 pub fn execute(
     spec: &RunSpec,
     places: &Places,
     run_dir: &Path,
-    device: DeviceSpec,
+    devices: &Devices,
     events: &mut dyn FnMut(RunEvent),
     cancel: &AtomicBool,
 ) -> anyhow::Result<BTreeMap<String, f64>> {
@@ -54,6 +55,8 @@ pub fn execute(
     if !errors.is_empty() {
         anyhow::bail!("{}", fields_message(&errors));
     }
+    let devices = devices.take(spec.trainer.devices, "trainer.devices (--devices)")?;
+    let device = devices.first();
     if let Some(problem) = engine_config::precision_problem(&spec.trainer, device) {
         anyhow::bail!("trainer.dtype: {problem}");
     }
@@ -66,8 +69,8 @@ pub fn execute(
         spec.data.split.as_str(),
         spec.wrapper.label()
     )));
-    plan::reset_peak(device);
-    let prepared = prepare::prepare(spec, &resolved, device)?;
+    let mut meter = plan::PeakMeter::start(&devices);
+    let prepared = prepare::prepare(spec, &resolved, &devices)?;
     let config = UnlearnConfig {
         objective: prepared.config,
         train: engine_config::train(&spec.trainer),
@@ -96,8 +99,13 @@ pub fn execute(
     });
     if let Some(report) = &planned {
         events(RunEvent::Log(format!(
-            "memory plan: peak {} on {device} at {longest} tokens per row",
-            engine::plan::human(report.peak_bytes),
+            "memory plan: peak {} on {} at {longest} tokens per row",
+            shared::plan::human_bytes(report.peak_bytes),
+            if devices.len() > 1 {
+                format!("each of {devices}")
+            } else {
+                devices.to_string()
+            },
         )));
         write_atomic(&plan_file, &serde_json::to_vec_pretty(report)?)?;
     }
@@ -142,18 +150,19 @@ pub fn execute(
             let point = files::step_point(event, started.elapsed().as_secs_f64());
             files.step(&point);
             events(RunEvent::Step(point));
+            meter.sample();
         },
         cancel,
     )?;
     drop(reference);
-    if let (Some(report), Some(peak)) = (&mut planned, plan::measured_peak(device)) {
+    if let (Some(report), Some(peak)) = (&mut planned, meter.peak()) {
         report.measured_peak_bytes = Some(peak);
         #[expect(clippy::cast_precision_loss, reason = "a ratio for people")]
         let ratio = report.peak_bytes as f64 / peak as f64;
         events(RunEvent::Log(format!(
             "measured peak {} (the plan said {}, {:+.0}%)",
-            engine::plan::human(peak),
-            engine::plan::human(report.peak_bytes),
+            shared::plan::human_bytes(peak),
+            shared::plan::human_bytes(report.peak_bytes),
             (ratio - 1.0) * 100.0
         )));
         write_atomic(&plan_file, &serde_json::to_vec_pretty(report)?)?;

@@ -171,6 +171,17 @@ fn auto_finds_settings_that_fit_and_keeps_bf16_to_cuda() {
     );
 }
 
+/// The body of the 422 that `POST /api/runs` answers `spec` with.
+fn refused(base: &str, spec: &Value) -> Value {
+    let answer = ureq::post(&format!("{base}/api/runs"))
+        .set("Content-Type", "application/json")
+        .send_string(&spec.to_string());
+    let Err(ureq::Error::Status(422, response)) = answer else {
+        panic!("expected a 422 for {spec}, got {answer:?}");
+    };
+    serde_json::from_str(&response.into_string().unwrap()).unwrap()
+}
+
 #[test]
 fn a_server_refuses_a_run_that_cannot_fit_and_records_the_plan_of_one_that_can() {
     let Some(shared) = shared_dir() else { return };
@@ -200,13 +211,7 @@ fn a_server_refuses_a_run_that_cannot_fit_and_records_the_plan_of_one_that_can()
     // bf16 trains on CUDA only: a cpu server refuses it by name, before planning memory.
     let mut half = spec.clone();
     half["trainer"]["dtype"] = json!("bf16");
-    let refused = ureq::post(&format!("{}/api/runs", small.base))
-        .set("Content-Type", "application/json")
-        .send_string(&half.to_string());
-    let Err(ureq::Error::Status(422, response)) = refused else {
-        panic!("expected a 422 for bf16 on cpu, got {refused:?}");
-    };
-    let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    let body = refused(&small.base, &half);
     assert_eq!(body["fields"][0]["field"], "trainer.dtype", "{body}");
     assert!(
         body["fields"][0]["message"]
@@ -218,13 +223,12 @@ fn a_server_refuses_a_run_that_cannot_fit_and_records_the_plan_of_one_that_can()
     let shown = post(&small.base, "/api/plan", &spec);
     assert_eq!(shown["fits"], false, "{shown}");
     assert_eq!(shown["device_memory"], 1 << 20);
-    let refused = ureq::post(&format!("{}/api/runs", small.base))
-        .set("Content-Type", "application/json")
-        .send_string(&spec.to_string());
-    let Err(ureq::Error::Status(422, response)) = refused else {
-        panic!("expected a 422, got {refused:?}");
-    };
-    let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    // A model split over two devices needs a server that gives a run two.
+    let mut split = spec.clone();
+    split["trainer"]["devices"] = json!(2);
+    let body = refused(&small.base, &split);
+    assert_eq!(body["fields"][0]["field"], "trainer.devices", "{body}");
+    let body = refused(&small.base, &spec);
     assert_eq!(body["fields"][0]["field"], "trainer", "{body}");
     let message = body["fields"][0]["message"].as_str().unwrap();
     assert!(

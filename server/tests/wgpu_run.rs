@@ -1,7 +1,8 @@
 //! One run end to end on `--device wgpu` (Mesa's lavapipe on CI): the tiny Llama fixture is
 //! unlearned with NPO + BalDRO-DV and evaluated, and every step's losses and gradient norm, and
-//! every number of its `TOFU_EVAL.json`, equal the same run on `cpu` within 1e-4. Set
-//! `LETHE_SKIP_WGPU=1` to skip on a machine without any Vulkan driver.
+//! every number of its `TOFU_EVAL.json`, equal the same run on `cpu` within 1e-4; and the same
+//! unlearning with the model split over two wgpu devices (`--device wgpu,wgpu:cpu`) equals it on
+//! one. Set `LETHE_SKIP_WGPU=1` to skip on a machine without any Vulkan driver.
 #![cfg(feature = "wgpu")]
 #![expect(
     clippy::unwrap_used,
@@ -132,5 +133,94 @@ fn unlearning_and_evaluation_on_wgpu_equal_the_cpu_run() {
         "{cpu_eval}"
     );
     differences("TOFU_EVAL", &wgpu_eval, &cpu_eval, &mut failures);
+    // The peak on wgpu comes from burn's memory pool, on cpu from the resident high-water mark.
+    for run in [&cpu, &wgpu] {
+        let plan: Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("plan.json")).unwrap()).unwrap();
+        let peak = plan["measured_peak_bytes"].as_u64().unwrap_or(0);
+        eprintln!(
+            "{}: planned {}, measured {peak}",
+            plan["settings"]["device"], plan["peak_bytes"]
+        );
+        assert!(peak > 0, "no measured peak: {plan}");
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `lethe unlearn` of the tiny Llama on `device` (one device or a list) into `out`.
+fn unlearn_on(device: &str, tofu: &Path, model: &Path, out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .arg("unlearn")
+        .arg("--model")
+        .arg(model)
+        .arg("--data")
+        .arg(tofu)
+        .args(["--split", "forget01", "--objective", "npo", "--lr", "1e-3"])
+        .args(["--batch-size", "2", "--grad-accum", "1", "--epochs", "2"])
+        .args(["--device", device, "--out"])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_model_split_over_two_wgpu_devices_unlearns_as_on_one() {
+    if std::env::var_os("LETHE_SKIP_WGPU").is_some() {
+        eprintln!("skipped: LETHE_SKIP_WGPU is set");
+        return;
+    }
+    let Some(shared) = shared_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tofu = dir.path().join("tofu");
+    small_tofu(&shared, &tofu);
+    let model = shared.join("fixtures/tiny-llama");
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    for (device, out) in [("wgpu", &one), ("wgpu,wgpu:cpu", &two)] {
+        let output = unlearn_on(device, &tofu, &model, out);
+        assert!(
+            output.status.success(),
+            "{device}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(two.join("spec.json")).unwrap()).unwrap();
+    assert_eq!(spec["trainer"]["devices"], 2, "{spec}");
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(two.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["settings"]["devices"], 2, "{plan}");
+
+    let mut failures = Vec::new();
+    let (one_steps, two_steps) = (steps(&one), steps(&two));
+    assert_eq!(one_steps.len(), 4, "2 epochs of 2 steps");
+    assert_eq!(two_steps.len(), one_steps.len());
+    for (i, (a, b)) in two_steps.iter().zip(&one_steps).enumerate() {
+        for key in ["loss", "forget_loss", "retain_loss", "grad_norm"] {
+            let (Some(a), Some(b)) = (a[key].as_f64(), b[key].as_f64()) else {
+                failures.push(format!("step {i}: {key} missing"));
+                continue;
+            };
+            eprintln!("step {i} {key}: one device {b:.7}, two {a:.7}");
+            if !close(a, b) {
+                failures.push(format!("step {i}: {key}: two devices {a} vs one {b}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // A spec that asks for two devices, given one, is refused by name.
+    let output = Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .arg("unlearn")
+        .arg("--config")
+        .arg(two.join("spec.json"))
+        .args(["--device", "cpu", "--out"])
+        .arg(dir.path().join("refused"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("trainer.devices") && stderr.contains("asks for 2 devices"),
+        "{stderr}"
+    );
 }

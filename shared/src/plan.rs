@@ -65,3 +65,26 @@ pub struct PlannedSettings {
     /// Devices the layers are split over.
     pub devices: usize,
 }
+
+/// `bytes` for people, in binary units as `nvidia-smi` and `free` count them: `1.23 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "for display")]
+    let b = bytes as f64;
+    let gib = f64::from(1_u32 << 30);
+    if b >= gib {
+        format!("{:.2} GiB", b / gib)
+    } else {
+        format!("{:.1} MiB", b / f64::from(1_u32 << 20))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(human_bytes(80 << 30), "80.00 GiB");
+        assert_eq!(human_bytes(3 << 19), "1.5 MiB");
+    }
+}

@@ -17,7 +17,9 @@ pub use data::{DataSource, DataSpec, PromptFormat, Split};
 pub use method::{Method, ParamInfo};
 pub use objective::{Direction, ObjectiveSpec, RetainLoss, Wrapper};
 pub use report::{Created, ModelEntry, RunDetail, RunPage, RunState, RunSummary};
-pub use trainer::{CLASSIFIER_MAX_LENGTH, Dtype, EvalSpec, ReferenceMode, TrainerSpec};
+pub use trainer::{
+    CLASSIFIER_MAX_LENGTH, Dtype, EvalSpec, MAX_DEVICES, ReferenceMode, TrainerSpec,
+};
 
 /// Everything that defines a run, as submitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,6 +24,11 @@ pub struct DecoderLayer {
 }
 
 impl DecoderLayer {
+    /// The device this layer's weights live on.
+    pub fn device(&self) -> burn::tensor::Device {
+        self.input_layernorm.weight.val().device()
+    }
+
     /// `[batch, seq, hidden] -> [batch, seq, hidden]`.
     pub fn forward(
         &self,

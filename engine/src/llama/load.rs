@@ -232,9 +232,18 @@ pub fn load(
     device: &Device,
     dtype: WeightDtype,
 ) -> Result<LoadedModel, EngineError> {
+    load_split(source, std::slice::from_ref(device), dtype)
+}
+
+/// Loads `source` with its decoder layers split over `devices` ([`super::layer_split`]).
+pub fn load_split(
+    source: &ModelSource,
+    devices: &[Device],
+    dtype: WeightDtype,
+) -> Result<LoadedModel, EngineError> {
     let (hf, tokenizer, mut checkpoint) = source.open()?;
     let config = LlamaConfig::try_from(&hf)?;
-    let model = LlamaForCausalLM::load(&config, &mut checkpoint, device, dtype)?;
+    let model = LlamaForCausalLM::load_split(&config, &mut checkpoint, devices, dtype)?;
     Ok(LoadedModel {
         model,
         tokenizer,

@@ -5,24 +5,20 @@
 //! Paper: <https://arxiv.org/abs/2302.13971>. References: transformers `modeling_llama.py`,
 //! candle `candle-transformers/src/models/llama.rs`.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::nn::{Embedding, Linear};
 use burn::tensor::module::embedding;
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 
-use super::attention::Attention;
 use super::batch::{TokenBatch, attention_bias};
 use super::block::DecoderLayer;
 use super::config::LlamaConfig;
 use super::kv_cache::KvCache;
-use super::mlp::Mlp;
 use super::norm::RmsNorm;
-use super::rope::{RopeTables, inverse_frequencies};
-use super::weights::{Checkpoint, HostTensor};
+use super::rope::RopeTables;
 use crate::EngineError;
 
 /// The precision weights are held in on the device.
@@ -38,7 +34,7 @@ pub enum WeightDtype {
 }
 
 impl WeightDtype {
-    fn float(self) -> FloatDType {
+    pub(crate) fn float(self) -> FloatDType {
         match self {
             Self::F32 => FloatDType::F32,
             Self::F16 => FloatDType::F16,
@@ -153,238 +149,20 @@ pub fn expected_tensors(config: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
     out
 }
 
-/// Checkpoint keys that carry no parameter: RoPE buffers some older checkpoints saved, and a
-/// duplicate `lm_head.weight` beside tied embeddings (transformers ignores it too).
-fn ignorable(name: &str, config: &LlamaConfig) -> bool {
-    name.ends_with("rotary_emb.inv_freq")
-        || (config.tie_word_embeddings && name == "lm_head.weight")
-}
-
-fn list(names: &[String]) -> String {
-    const SHOWN: usize = 8;
-    let mut text = names
-        .iter()
-        .take(SHOWN)
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > SHOWN {
-        text.push_str(&format!(" and {} more", names.len() - SHOWN));
-    }
-    text
-}
-
-/// Reads the expected tensors one by one and builds device tensors from them.
-struct Loader<'a> {
-    checkpoint: &'a mut Checkpoint,
-    device: &'a Device,
-    dtype: FloatDType,
-}
-
-impl Loader<'_> {
-    fn read(&mut self, name: &str, shape: &[usize]) -> Result<HostTensor, EngineError> {
-        let tensor = self.checkpoint.read(name)?;
-        if tensor.shape != shape {
-            return Err(EngineError::InvalidFile {
-                path: self.checkpoint.path().to_path_buf(),
-                reason: format!(
-                    "`{name}` has shape {:?}; the config needs {shape:?}",
-                    tensor.shape
-                ),
-            });
-        }
-        Ok(tensor)
-    }
-
-    fn upload<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
-        let tensor = Tensor::from_data(TensorData::new(data, shape), self.device);
-        if self.dtype == FloatDType::F32 {
-            tensor
-        } else {
-            tensor.cast(self.dtype)
-        }
-    }
-
-    fn vector(&mut self, name: &str, len: usize) -> Result<Tensor<1>, EngineError> {
-        let tensor = self.read(name, &[len])?;
-        Ok(self.upload(tensor.data, [len]))
-    }
-
-    fn norm(&mut self, name: &str, len: usize, eps: f64) -> Result<RmsNorm, EngineError> {
-        Ok(RmsNorm::new(
-            self.vector(&format!("{name}.weight"), len)?,
-            eps,
-        ))
-    }
-
-    /// HF `[out, in]` -> burn `[in, out]`.
-    fn linear(
-        &mut self,
-        name: &str,
-        out: usize,
-        inp: usize,
-        bias: bool,
-    ) -> Result<Linear, EngineError> {
-        let weight = self.read(&format!("{name}.weight"), &[out, inp])?;
-        let mut transposed = vec![0.0; weight.data.len()];
-        for (row, values) in weight.data.chunks_exact(inp).enumerate() {
-            for (col, value) in values.iter().enumerate() {
-                transposed[col * out + row] = *value;
-            }
-        }
-        let bias = if bias {
-            Some(Param::from_tensor(
-                self.vector(&format!("{name}.bias"), out)?,
-            ))
-        } else {
-            None
-        };
-        Ok(Linear {
-            weight: Param::from_tensor(self.upload(transposed, [inp, out])),
-            bias,
-        })
-    }
-}
-
 impl LlamaForCausalLM {
-    /// Builds the model from `checkpoint`, checking first that its tensor names are exactly the
-    /// ones `config` needs (the error lists what is missing and what is unexpected).
-    pub fn load(
-        config: &LlamaConfig,
-        checkpoint: &mut Checkpoint,
-        device: &Device,
-        dtype: WeightDtype,
-    ) -> Result<Self, EngineError> {
-        let expected = expected_tensors(config);
-        let expected_names: BTreeSet<&str> =
-            expected.iter().map(|(name, _)| name.as_str()).collect();
-        let present = checkpoint.names();
-        let missing: Vec<String> = expected_names
-            .iter()
-            .filter(|name| !present.contains(**name))
-            .map(ToString::to_string)
-            .collect();
-        let unexpected: Vec<String> = present
-            .iter()
-            .filter(|name| !expected_names.contains(name.as_str()) && !ignorable(name, config))
-            .cloned()
-            .collect();
-        if !missing.is_empty() || !unexpected.is_empty() {
-            let mut reason = String::from("checkpoint does not match the config:");
-            if !missing.is_empty() {
-                reason.push_str(&format!(" missing {}", list(&missing)));
-            }
-            if !unexpected.is_empty() {
-                reason.push_str(&format!(" unexpected {}", list(&unexpected)));
-            }
-            return Err(EngineError::InvalidFile {
-                path: checkpoint.path().to_path_buf(),
-                reason,
-            });
-        }
-        let mut loader = Loader {
-            checkpoint,
-            device,
-            dtype: dtype.float(),
-        };
-        let c = config;
-        let (hidden, inter, head_dim) = (c.hidden_size, c.intermediate_size, c.head_dim);
-        let (heads, kv_heads) = (c.num_attention_heads, c.num_key_value_heads);
-        let embed = loader.read("model.embed_tokens.weight", &[c.vocab_size, hidden])?;
-        let embed_tokens = Embedding {
-            weight: Param::from_tensor(loader.upload(embed.data, [c.vocab_size, hidden])),
-        };
-        let mut layers = Vec::with_capacity(c.num_hidden_layers);
-        for layer in 0..c.num_hidden_layers {
-            let p = format!("model.layers.{layer}");
-            let a = format!("{p}.self_attn");
-            let qk_norm = |loader: &mut Loader<'_>, which: &str| {
-                c.qk_norm
-                    .then(|| loader.norm(&format!("{a}.{which}_norm"), head_dim, c.rms_norm_eps))
-                    .transpose()
-            };
-            let self_attn = Attention {
-                q_proj: loader.linear(
-                    &format!("{a}.q_proj"),
-                    heads * head_dim,
-                    hidden,
-                    c.attention_bias,
-                )?,
-                k_proj: loader.linear(
-                    &format!("{a}.k_proj"),
-                    kv_heads * head_dim,
-                    hidden,
-                    c.attention_bias,
-                )?,
-                v_proj: loader.linear(
-                    &format!("{a}.v_proj"),
-                    kv_heads * head_dim,
-                    hidden,
-                    c.attention_bias,
-                )?,
-                o_proj: loader.linear(
-                    &format!("{a}.o_proj"),
-                    hidden,
-                    heads * head_dim,
-                    c.attention_bias,
-                )?,
-                q_norm: qk_norm(&mut loader, "q")?,
-                k_norm: qk_norm(&mut loader, "k")?,
-                num_heads: heads,
-                num_kv_heads: kv_heads,
-                head_dim,
-            };
-            let mlp = Mlp {
-                gate_proj: loader.linear(
-                    &format!("{p}.mlp.gate_proj"),
-                    inter,
-                    hidden,
-                    c.mlp_bias,
-                )?,
-                up_proj: loader.linear(&format!("{p}.mlp.up_proj"), inter, hidden, c.mlp_bias)?,
-                down_proj: loader.linear(
-                    &format!("{p}.mlp.down_proj"),
-                    hidden,
-                    inter,
-                    c.mlp_bias,
-                )?,
-            };
-            layers.push(DecoderLayer {
-                self_attn,
-                mlp,
-                input_layernorm: loader.norm(
-                    &format!("{p}.input_layernorm"),
-                    hidden,
-                    c.rms_norm_eps,
-                )?,
-                post_attention_layernorm: loader.norm(
-                    &format!("{p}.post_attention_layernorm"),
-                    hidden,
-                    c.rms_norm_eps,
-                )?,
-            });
-        }
-        let norm = loader.norm("model.norm", hidden, c.rms_norm_eps)?;
-        let lm_head = if c.tie_word_embeddings {
-            None
-        } else {
-            Some(loader.linear("lm_head", c.vocab_size, hidden, false)?)
-        };
-        Ok(Self {
-            model: LlamaModel {
-                embed_tokens,
-                layers,
-                norm,
-            },
-            lm_head,
-            inv_freq: inverse_frequencies(&c.rope, head_dim),
-            config: c.clone(),
-        })
-    }
-
-    /// The device the weights live on.
+    /// The device the embedding lives on: the first device of a split model, the only one
+    /// otherwise. Inputs are built here.
     pub fn device(&self) -> Device {
         self.model.embed_tokens.weight.val().device()
+    }
+
+    /// The device the logits come out on: the output projection's (the last device of a split
+    /// model; the first when the projection is tied to the embedding).
+    pub fn output_device(&self) -> Device {
+        match &self.lm_head {
+            Some(head) => head.weight.val().device(),
+            None => self.device(),
+        }
     }
 
     /// Final hidden states `[batch, seq, hidden]` (after `norm`). With a cache, `batch` holds only
@@ -436,7 +214,17 @@ impl LlamaForCausalLM {
             x = x.clone() * keep.clone() + x.detach() * keep.neg().add_scalar(1.0);
         }
         let use_cache = cache_ref.layers.len() == self.model.layers.len();
+        let (mut rope, mut bias, mut here) = (rope, bias, device);
         for (index, layer) in self.model.layers.iter().enumerate() {
+            // A split model's layers are contiguous per device: the activations, the RoPE
+            // tables and the mask move once at each boundary (autodiff moves the gradient back).
+            let target = layer.device();
+            if target != here {
+                x = x.to_device(&target);
+                rope = rope.to_device(&target);
+                bias = bias.to_device(&target);
+                here = target;
+            }
             let layer_cache = if use_cache {
                 cache_ref.layers.get_mut(index)
             } else {
@@ -444,11 +232,21 @@ impl LlamaForCausalLM {
             };
             x = layer.forward(x, &rope, &bias, layer_cache);
         }
+        let target = self.model.norm.weight.val().device();
+        if target != here {
+            x = x.to_device(&target);
+        }
         self.model.norm.forward(x)
     }
 
     /// Logits `[batch, seq, vocab]` in the weights' dtype.
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        let target = self.output_device();
+        let hidden = if hidden.device() == target {
+            hidden
+        } else {
+            hidden.to_device(&target)
+        };
         match &self.lm_head {
             Some(head) => head.forward(hidden),
             None => {

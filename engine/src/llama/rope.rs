@@ -94,6 +94,14 @@ impl RopeTables {
         }
     }
 
+    /// The same tables on `device`.
+    pub fn to_device(self, device: &Device) -> Self {
+        Self {
+            cos: self.cos.to_device(device),
+            sin: self.sin.to_device(device),
+        }
+    }
+
     /// `x * cos + rotate_half(x) * sin` for `x` of shape `[batch, heads, seq, head_dim]`.
     pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
         let [_, _, _, head_dim] = x.dims();

@@ -162,7 +162,8 @@ impl LlamaForCausalLM {
                 i64::from(*label).min(i64::try_from(vocab).unwrap_or(i64::MAX) - 1)
             })
             .collect();
-        let next: Tensor<2, Int> = Tensor::from_data(TensorData::new(next, [count, 1]), &device);
+        let next: Tensor<2, Int> =
+            Tensor::from_data(TensorData::new(next, [count, 1]), &log_probs.device());
         let host =
             |t: Tensor<2>| -> Vec<f64> { t.into_data().iter::<f32>().map(f64::from).collect() };
         let picked = host(log_probs.clone().gather(1, next));

@@ -144,7 +144,7 @@ pub fn micro_batch_with(
             Frozen::Live(_) | Frozen::Cached(_) => {}
         }
     }
-    let device = policy.device();
+    let device = policy.output_device();
     let frozen_live =
         |rows: &Rows| live.map(|r| frozen_stats(r, &rows.0, &rows.1, pad_id, &device));
     let uses_reference = config.method.needs_reference();

@@ -1,9 +1,11 @@
 //! A finished run's result: forget quality with its retain reference, model utility with its
 //! nine inputs, the other TOFU metrics, the truth-ratio histograms behind the KS test, ROUGE
-//! examples with search, the config and environment for reproduction, and downloads.
+//! examples with search, the memory plan against the measured peak, the config and environment
+//! for reproduction, and downloads.
 
 use leptos::prelude::*;
 use shared::paths;
+use shared::plan::PlanReport;
 use shared::run::RunDetail;
 use shared::tofu;
 
@@ -11,6 +13,7 @@ use crate::api::client;
 use crate::api::error::FetchError;
 use crate::api::source::RunSource;
 use crate::components::charts::HistogramChart;
+use crate::components::memory_view::MemoryView;
 use crate::eval_view::{self, EvalView, RougeRow};
 use crate::format;
 
@@ -24,6 +27,7 @@ struct Loaded {
     run: RunDetail,
     log: Option<serde_json::Value>,
     reference: Option<serde_json::Value>,
+    plan: Option<PlanReport>,
 }
 
 async fn load(source: RunSource) -> Result<Loaded, FetchError> {
@@ -34,11 +38,19 @@ async fn load(source: RunSource) -> Result<Loaded, FetchError> {
     } else {
         None
     };
-    // The histogram can do without the reference; the rest of the page still shows.
+    // The histogram can do without the reference, and the page without the memory plan.
     let reference = if has(paths::ARTIFACT_RETAIN_REF) {
-        client::get_artifact(source, paths::ARTIFACT_RETAIN_REF)
+        client::get_artifact(source.clone(), paths::ARTIFACT_RETAIN_REF)
             .await
             .ok()
+    } else {
+        None
+    };
+    let plan = if has(paths::ARTIFACT_PLAN) {
+        client::get_artifact(source, paths::ARTIFACT_PLAN)
+            .await
+            .ok()
+            .and_then(|plan| serde_json::from_value(plan).ok())
     } else {
         None
     };
@@ -46,6 +58,7 @@ async fn load(source: RunSource) -> Result<Loaded, FetchError> {
         run,
         log,
         reference,
+        plan,
     })
 }
 
@@ -64,7 +77,7 @@ pub fn ResultView(source: RunSource) -> impl IntoView {
                     let source = source.clone();
                     Suspend::new(async move {
                         match loaded.await {
-                            Ok(Loaded { run, log, reference }) => {
+                            Ok(Loaded { run, log, reference, plan }) => {
                                 let body = match log {
                                     Some(log) => {
                                         let view = EvalView::from_log(&log);
@@ -73,7 +86,8 @@ pub fn ResultView(source: RunSource) -> impl IntoView {
                                     }
                                     None => view! { <SummaryOnly metrics=run.summary.metrics.clone()/> }.into_any(),
                                 };
-                                view! { {body} <Reproduce source=source run=run/> }.into_any()
+                                let memory = plan.map(|plan| view! { <MemoryView plan=plan/> });
+                                view! { {body} {memory} <Reproduce source=source run=run/> }.into_any()
                             }
                             Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
                         }

@@ -188,7 +188,7 @@ pub fn build(settings: &DemoSettings, w: &mut impl Write) -> anyhow::Result<Path
             model: init.to_string_lossy().into_owned(),
             data: rows,
             template: TemplateChoice::Plain,
-            device: settings.device,
+            device: settings.device.into(),
             train: train_args(settings, out.clone()),
         })
         .with_context(|| format!("fine-tuning the {name} model"))?;

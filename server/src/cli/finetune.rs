@@ -19,6 +19,7 @@ use crate::runner::{RunFiles, engine_config, files, write_atomic};
 pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     let mut trainer = TrainerSpec::default();
     args.train.apply(&mut trainer);
+    trainer.devices = args.device.len();
     let problems = trainer.validate();
     if !problems.is_empty() {
         return Err(super::spec_args::invalid("the command line", &problems));
@@ -30,7 +31,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     let policy = load_policy(
         &args.model,
         "--model",
-        &args.device.device()?,
+        &args.device.devices()?,
         engine_config::dtype(trainer.dtype),
         trainer.gradient_checkpointing,
     )?;
@@ -55,6 +56,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             "no_master_weights": !trainer.master_weights,
             "gradient_checkpointing": trainer.gradient_checkpointing,
             "optimizer_offload": trainer.optimizer_offload,
+            "device": args.device.to_string(),
         },
         "resolved": { "rows": data.len(), "template": format!("{template:?}") },
     });

@@ -33,7 +33,7 @@ pub struct LossReport {
 pub fn run(args: &LossArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let spec = args.objective.spec(None, Some(&args.policy), None)?;
     let resolved = Places::default().resolve(&spec)?;
-    let prepared = prepare(&spec, &resolved, args.objective.device)?;
+    let prepared = prepare(&spec, &resolved, &args.objective.device)?;
     let config = &prepared.config;
     let tokenizer = &prepared.policy.tokenizer;
     let pad = tokenizer.pad_or_eos();

@@ -5,7 +5,8 @@ use std::io::Write;
 
 use anyhow::Context as _;
 use engine::DeviceSpec;
-use engine::plan::{self, human};
+use engine::plan;
+use shared::plan::human_bytes;
 use shared::plan::{PlanReport, PlannedSettings};
 use shared::run::{Dtype, Method, ReferenceMode, RunSpec, Wrapper};
 
@@ -130,12 +131,12 @@ fn table(model: &str, report: &PlanReport, out: &mut impl Write) -> anyhow::Resu
         }
     )?;
     for (part, bytes) in &report.parts.device {
-        writeln!(out, "  {part:<18} {:>12}", human(*bytes))?;
+        writeln!(out, "  {part:<18} {:>12}", human_bytes(*bytes))?;
     }
     let verdict = match (report.device_memory, report.fits) {
         (Some(memory), Some(fits)) => format!(
             " of {}: {}",
-            human(memory),
+            human_bytes(memory),
             if fits { "fits" } else { "does NOT fit" }
         ),
         _ => " (device memory unknown: give --device-memory)".into(),
@@ -144,13 +145,18 @@ fn table(model: &str, report: &PlanReport, out: &mut impl Write) -> anyhow::Resu
         out,
         "  {:<18} {:>12}{verdict}",
         "peak",
-        human(report.peak_bytes)
+        human_bytes(report.peak_bytes)
     )?;
     writeln!(out, "host:")?;
     for (part, bytes) in &report.parts.host {
-        writeln!(out, "  {part:<18} {:>12}", human(*bytes))?;
+        writeln!(out, "  {part:<18} {:>12}", human_bytes(*bytes))?;
     }
-    writeln!(out, "  {:<18} {:>12}", "total", human(report.host_bytes))?;
+    writeln!(
+        out,
+        "  {:<18} {:>12}",
+        "total",
+        human_bytes(report.host_bytes)
+    )?;
     for note in &report.notes {
         writeln!(out, "note: {note}")?;
     }

@@ -173,6 +173,9 @@ impl ObjectiveArgs {
         if let Some(train) = train {
             train.apply(&mut spec.trainer);
         }
+        if self.device.len() > 1 {
+            spec.trainer.devices = self.device.len();
+        }
         let errors = spec.set_all(self.set.iter().map(String::as_str));
         if !errors.is_empty() {
             return Err(invalid("the command line", &errors));

@@ -21,7 +21,7 @@ pub fn run(args: &UnlearnArgs) -> anyhow::Result<()> {
         &spec,
         &Places::default(),
         &args.train.out,
-        args.objective.device,
+        &args.objective.device,
         &mut |event| progress.show(&event),
         &AtomicBool::new(false),
     )?;

@@ -92,7 +92,7 @@ fn execute(
         &spec,
         &places,
         dir,
-        args.device,
+        &args.device,
         &mut |event| {
             if let RunEvent::Log(line) = &event
                 && let Err(error) = log.append(line)

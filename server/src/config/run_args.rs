@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use engine::DeviceSpec;
+use engine::{DeviceSpec, Devices};
 use shared::run::{Dtype, ReferenceMode};
 
 pub(super) fn dtype(text: &str) -> Result<Dtype, String> {
@@ -44,9 +44,15 @@ pub struct WorkerArgs {
     /// Where the spec's model ids and paths resolve (the server's settings).
     #[command(flatten)]
     pub places: PlaceArgs,
-    /// Compute device: cpu, wgpu or cuda:N.
-    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
-    pub device: DeviceSpec,
+    /// Compute device: cpu, wgpu, wgpu:N or cuda:N. A list (`cuda:0,cuda:1`) splits the
+    /// model's decoder layers over those GPUs, in order, and sets `trainer.devices`.
+    #[arg(
+        long,
+        visible_alias = "devices",
+        env = "LETHE_DEVICE",
+        default_value = "cpu"
+    )]
+    pub device: Devices,
 }
 
 /// Flags of `lethe eval`.
@@ -156,9 +162,15 @@ pub struct FinetuneArgs {
     /// Prompt format.
     #[arg(long, value_enum, default_value = "plain")]
     pub template: TemplateChoice,
-    /// Compute device: cpu, wgpu or cuda:N.
-    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
-    pub device: DeviceSpec,
+    /// Compute device: cpu, wgpu, wgpu:N or cuda:N. A list (`cuda:0,cuda:1`) splits the
+    /// model's decoder layers over those GPUs, in order, and sets `trainer.devices`.
+    #[arg(
+        long,
+        visible_alias = "devices",
+        env = "LETHE_DEVICE",
+        default_value = "cpu"
+    )]
+    pub device: Devices,
     /// Schedule, precision and output (TOFU fine-tuning: 5 epochs).
     #[command(flatten)]
     pub train: TrainArgs,
@@ -262,7 +274,13 @@ pub struct ObjectiveArgs {
     /// `tau`, `direction`, `ratio`, `seed`, `retain_loss_type`), e.g. `--set beta=0.2`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Compute device: cpu, wgpu or cuda:N.
-    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
-    pub device: DeviceSpec,
+    /// Compute device: cpu, wgpu, wgpu:N or cuda:N. A list (`cuda:0,cuda:1`) splits the
+    /// model's decoder layers over those GPUs, in order, and sets `trainer.devices`.
+    #[arg(
+        long,
+        visible_alias = "devices",
+        env = "LETHE_DEVICE",
+        default_value = "cpu"
+    )]
+    pub device: Devices,
 }

@@ -29,9 +29,24 @@ pub fn plan_of(state: &AppState, spec: &RunSpec) -> Option<PlanReport> {
     ))
 }
 
-/// A 422 naming `trainer.dtype` when the device does not train in that precision, or `trainer`
+/// A 422 naming `trainer.devices` when the run asks for more devices than the server gives one
+/// run, `trainer.dtype` when the device does not train in that precision, or `trainer`
 /// (prefixed, in sweeps) when `spec`'s plan does not fit the device.
 pub fn check_fits(state: &AppState, spec: &RunSpec, prefix: &str) -> ApiResult<()> {
+    // Each run of this server gets its one device (a pool of several is the device pool's).
+    if spec.trainer.devices > 1 {
+        return Err(ApiError::invalid(
+            "run spec",
+            vec![FieldError {
+                field: format!("{prefix}trainer.devices"),
+                message: format!(
+                    "this server runs each run on one device ({}); a model split over {} \
+                     devices runs with `lethe unlearn --devices`",
+                    state.health.backend.device, spec.trainer.devices
+                ),
+            }],
+        ));
+    }
     if let Ok(device) = state.health.backend.device.parse::<DeviceSpec>()
         && let Some(problem) = precision_problem(&spec.trainer, device)
     {

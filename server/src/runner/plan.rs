@@ -42,7 +42,7 @@ pub fn settings(spec: &RunSpec, max_length: usize) -> PlanSettings {
         reference_cached: t.reference_mode == ReferenceMode::Cached,
         optimizer_offload: t.optimizer_offload,
         gradient_checkpointing: t.gradient_checkpointing,
-        devices: 1,
+        devices: t.devices,
     }
 }
 
@@ -116,26 +116,56 @@ fn wire(
     }
 }
 
-/// Starts measuring the peak of this run on `device`: on `cpu`, resets the process's resident
-/// high-water mark (Linux `clear_refs`; a server running several runs at once measures them
-/// together).
-pub fn reset_peak(device: DeviceSpec) {
-    if device == DeviceSpec::Cpu {
-        // Best effort: without it the mark covers the process's whole life.
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-    }
+/// The peak memory of one run, measured the way each backend allows: on `cpu`, the process's
+/// resident high-water mark (Linux `VmHWM`, reset with `clear_refs` when the run starts; a
+/// server running several runs at once measures them together); on `wgpu` and `cuda`, the bytes
+/// burn's memory pool holds on each device (`memory_pool_usage().bytes_reserved`), sampled after
+/// every optimizer step and at the end, the largest device's largest sample. The pool keeps the
+/// pages it reserved for reuse, so a sample after a step covers the step's transient peak; the
+/// pool is cleaned when the run starts so an earlier run's pages do not count.
+pub struct PeakMeter {
+    gpus: Vec<engine::Device>,
+    peak: u64,
 }
 
-/// The peak since [`reset_peak`]: on `cpu`, `VmHWM` of `/proc/self/status`; GPU backends do
-/// not report their memory pools through burn yet.
-pub fn measured_peak(device: DeviceSpec) -> Option<u64> {
-    if device != DeviceSpec::Cpu {
-        return None;
+impl PeakMeter {
+    /// Starts measuring on `devices`.
+    pub fn start(devices: &engine::Devices) -> Self {
+        if devices.first() == DeviceSpec::Cpu {
+            // Best effort: without it the mark covers the process's whole life.
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            return Self {
+                gpus: Vec::new(),
+                peak: 0,
+            };
+        }
+        let gpus = devices.devices().unwrap_or_default();
+        for device in &gpus {
+            device.memory_cleanup();
+        }
+        Self { gpus, peak: 0 }
     }
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+
+    /// Takes one sample of the GPU pools (nothing to do on `cpu`, whose mark the kernel keeps).
+    pub fn sample(&mut self) {
+        for device in &self.gpus {
+            if let Some(usage) = device.memory_pool_usage() {
+                self.peak = self.peak.max(usage.bytes_reserved);
+            }
+        }
+    }
+
+    /// The peak so far, or `None` where the backend reports nothing.
+    pub fn peak(&mut self) -> Option<u64> {
+        if self.gpus.is_empty() {
+            let text = std::fs::read_to_string("/proc/self/status").ok()?;
+            let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            return Some(kib * 1024);
+        }
+        self.sample();
+        (self.peak > 0).then_some(self.peak)
+    }
 }
 
 /// The memory `device` reports: total RAM for `cpu` (`/proc/meminfo`); nothing for GPU backends,
@@ -160,16 +190,16 @@ pub fn refusal(report: &PlanReport) -> String {
         .iter()
         .take(4)
         .filter(|(_, bytes)| **bytes > 0)
-        .map(|(name, bytes)| format!("{name} {}", plan::human(**bytes)))
+        .map(|(name, bytes)| format!("{name} {}", shared::plan::human_bytes(**bytes)))
         .collect();
     format!(
         "the run needs {} on {} ({}), which has {}; `lethe plan --auto` finds settings that fit \
          (gradient_checkpointing, reference_mode cached, optimizer_offload, a smaller batch_size)",
-        plan::human(report.peak_bytes),
+        shared::plan::human_bytes(report.peak_bytes),
         report.settings.device,
         largest.join(", "),
         report
             .device_memory
-            .map_or_else(|| "unknown memory".into(), plan::human),
+            .map_or_else(|| "unknown memory".into(), shared::plan::human_bytes),
     )
 }

@@ -6,9 +6,9 @@ use std::io::BufRead as _;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use engine::DeviceSpec;
+use engine::Devices;
 use engine::data::{Encoded, PromptTemplate};
-use engine::llama::{LoadedModel, ModelSource, WeightDtype, load};
+use engine::llama::{LoadedModel, ModelSource, WeightDtype, load_split};
 use engine::objectives::ObjectiveConfig;
 use engine::tokenizer::Tokenizer;
 use engine::train::IdkAnswers;
@@ -62,17 +62,22 @@ pub fn encode_pairs<'a>(
         .collect::<Result<_, _>>()?)
 }
 
-/// Loads `model` (named by `field` in errors) for training on `plain`'s autodiff device, with
-/// balanced gradient checkpointing when `checkpointing`.
+/// Loads `model` (named by `field` in errors) for training on the autodiff devices of `plain`
+/// (its decoder layers split over them when there are several), with balanced gradient
+/// checkpointing when `checkpointing`.
 pub fn load_policy(
     model: &str,
     field: &str,
-    plain: &engine::Device,
+    plain: &[engine::Device],
     dtype: WeightDtype,
     checkpointing: bool,
 ) -> anyhow::Result<LoadedModel> {
-    let device = engine::training_device(plain, checkpointing);
-    load(&ModelSource::parse(model)?, &device, dtype).with_context(|| format!("{field}: {model}"))
+    let devices: Vec<engine::Device> = plain
+        .iter()
+        .map(|device| engine::training_device(device, checkpointing))
+        .collect();
+    load_split(&ModelSource::parse(model)?, &devices, dtype)
+        .with_context(|| format!("{field}: {model}"))
 }
 
 /// A run, ready to train.
@@ -107,12 +112,9 @@ fn read_answers(path: &Path) -> anyhow::Result<Vec<String>> {
     Ok(answers)
 }
 
-/// Reads, tokenises and loads what `spec` names (as `resolved`) on `device`.
-pub fn prepare(
-    spec: &RunSpec,
-    resolved: &Resolved,
-    device: DeviceSpec,
-) -> anyhow::Result<Prepared> {
+/// Reads, tokenises and loads what `spec` names (as `resolved`) on the first `trainer.devices`
+/// of `devices`.
+pub fn prepare(spec: &RunSpec, resolved: &Resolved, devices: &Devices) -> anyhow::Result<Prepared> {
     let config = engine_config::objective(spec);
     let forget_rows = read_rows(&resolved.forget).context("forget rows")?;
     let retain_rows = read_rows(&resolved.retain).context("retain rows")?;
@@ -126,7 +128,9 @@ pub fn prepare(
     let answers = resolved.idk.as_deref().map(read_answers).transpose()?;
     let t = &spec.trainer;
     let dtype = engine_config::dtype(t.dtype);
-    let plain = device.device()?;
+    let plain = devices
+        .take(t.devices, "trainer.devices (--devices)")?
+        .devices()?;
     let policy = load_policy(
         &resolved.model,
         "model",
@@ -137,7 +141,7 @@ pub fn prepare(
     let reference = if config.needs_reference() {
         let source = resolved.reference.as_deref().unwrap_or(&resolved.model);
         Some(
-            load(&ModelSource::parse(source)?, &plain, dtype)
+            load_split(&ModelSource::parse(source)?, &plain, dtype)
                 .with_context(|| format!("reference: {source}"))?,
         )
     } else {

@@ -64,6 +64,17 @@ impl ReferenceMode {
     }
 }
 
+/// The most devices one run's model splits over.
+pub const MAX_DEVICES: usize = 16;
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_one(value: &usize) -> bool {
+    *value == 1
+}
+
 /// Optimiser and schedule (spec §2.11 defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -96,6 +107,10 @@ pub struct TrainerSpec {
     /// AdamW's moments and master weights in host memory, updated on the CPU; the device holds
     /// only the weights and the gradients.
     pub optimizer_offload: bool,
+    /// GPUs of one host the model's decoder layers are split over (`--devices cuda:0,cuda:1`);
+    /// 1 unless the model does not fit one.
+    #[serde(skip_serializing_if = "is_one")]
+    pub devices: usize,
     /// Precision of the saved checkpoint; default: `dtype`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub save_dtype: Option<Dtype>,
@@ -117,6 +132,7 @@ impl Default for TrainerSpec {
             gradient_checkpointing: false,
             reference_mode: ReferenceMode::Live,
             optimizer_offload: false,
+            devices: 1,
             save_dtype: None,
         }
     }

@@ -1,7 +1,9 @@
 //! [`RunSpec::validate`]: the one set of rules the server enforces on a submission and the UI
 //! checks as the user types, each problem naming its dotted field path.
 
-use super::{DataSource, MAX_TEXT, ReferenceMode, RetainLoss, RunSpec, TrainerSpec, Wrapper};
+use super::{
+    DataSource, MAX_DEVICES, MAX_TEXT, ReferenceMode, RetainLoss, RunSpec, TrainerSpec, Wrapper,
+};
 use crate::error::FieldError;
 
 fn push(errors: &mut Vec<FieldError>, field: impl Into<String>, message: impl Into<String>) {
@@ -185,6 +187,13 @@ impl TrainerSpec {
         }
         if t.batch_size == 0 || t.batch_size > 1024 {
             push(&mut errors, "trainer.batch_size", "1 to 1024");
+        }
+        if t.devices == 0 || t.devices > MAX_DEVICES {
+            push(
+                &mut errors,
+                "trainer.devices",
+                format!("1 to {MAX_DEVICES} (the decoder layers split over that many GPUs)"),
+            );
         }
         if t.grad_accum == 0 || t.grad_accum > 1024 {
             push(&mut errors, "trainer.grad_accum", "1 to 1024");

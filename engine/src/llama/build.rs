@@ -1,0 +1,269 @@
+//! Building a [`LlamaForCausalLM`] from a checkpoint: the names checked against the config,
+//! each tensor read, transposed where HF and burn differ, and uploaded to its device.
+
+use std::collections::BTreeSet;
+
+use burn::module::Param;
+use burn::nn::{Embedding, Linear};
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+
+use super::attention::Attention;
+use super::block::DecoderLayer;
+use super::config::LlamaConfig;
+use super::mlp::Mlp;
+use super::model::{LlamaForCausalLM, LlamaModel, WeightDtype, expected_tensors};
+use super::norm::RmsNorm;
+use super::rope::inverse_frequencies;
+use super::split::layer_split;
+use super::weights::{Checkpoint, HostTensor};
+use crate::EngineError;
+
+/// Checkpoint keys that carry no parameter: RoPE buffers some older checkpoints saved, and a
+/// duplicate `lm_head.weight` beside tied embeddings (transformers ignores it too).
+fn ignorable(name: &str, config: &LlamaConfig) -> bool {
+    name.ends_with("rotary_emb.inv_freq")
+        || (config.tie_word_embeddings && name == "lm_head.weight")
+}
+
+fn list(names: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
+}
+
+/// Reads the expected tensors one by one and builds device tensors from them.
+struct Loader<'a> {
+    checkpoint: &'a mut Checkpoint,
+    /// Where the next tensors go: one of the model's devices.
+    device: &'a Device,
+    dtype: FloatDType,
+}
+
+impl Loader<'_> {
+    fn read(&mut self, name: &str, shape: &[usize]) -> Result<HostTensor, EngineError> {
+        let tensor = self.checkpoint.read(name)?;
+        if tensor.shape != shape {
+            return Err(EngineError::InvalidFile {
+                path: self.checkpoint.path().to_path_buf(),
+                reason: format!(
+                    "`{name}` has shape {:?}; the config needs {shape:?}",
+                    tensor.shape
+                ),
+            });
+        }
+        Ok(tensor)
+    }
+
+    fn upload<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
+        let tensor = Tensor::from_data(TensorData::new(data, shape), self.device);
+        if self.dtype == FloatDType::F32 {
+            tensor
+        } else {
+            tensor.cast(self.dtype)
+        }
+    }
+
+    fn vector(&mut self, name: &str, len: usize) -> Result<Tensor<1>, EngineError> {
+        let tensor = self.read(name, &[len])?;
+        Ok(self.upload(tensor.data, [len]))
+    }
+
+    fn norm(&mut self, name: &str, len: usize, eps: f64) -> Result<RmsNorm, EngineError> {
+        Ok(RmsNorm::new(
+            self.vector(&format!("{name}.weight"), len)?,
+            eps,
+        ))
+    }
+
+    /// HF `[out, in]` -> burn `[in, out]`.
+    fn linear(
+        &mut self,
+        name: &str,
+        out: usize,
+        inp: usize,
+        bias: bool,
+    ) -> Result<Linear, EngineError> {
+        let weight = self.read(&format!("{name}.weight"), &[out, inp])?;
+        let mut transposed = vec![0.0; weight.data.len()];
+        for (row, values) in weight.data.chunks_exact(inp).enumerate() {
+            for (col, value) in values.iter().enumerate() {
+                transposed[col * out + row] = *value;
+            }
+        }
+        let bias = if bias {
+            Some(Param::from_tensor(
+                self.vector(&format!("{name}.bias"), out)?,
+            ))
+        } else {
+            None
+        };
+        Ok(Linear {
+            weight: Param::from_tensor(self.upload(transposed, [inp, out])),
+            bias,
+        })
+    }
+}
+
+impl LlamaForCausalLM {
+    /// Builds the model from `checkpoint` on `device`, checking first that its tensor names are
+    /// exactly the ones `config` needs (the error lists what is missing and what is unexpected).
+    pub fn load(
+        config: &LlamaConfig,
+        checkpoint: &mut Checkpoint,
+        device: &Device,
+        dtype: WeightDtype,
+    ) -> Result<Self, EngineError> {
+        Self::load_split(config, checkpoint, std::slice::from_ref(device), dtype)
+    }
+
+    /// [`Self::load`] over several devices: the decoder layers cut by [`layer_split`], each
+    /// tensor uploaded straight to its device, so no device ever holds more than its share.
+    pub fn load_split(
+        config: &LlamaConfig,
+        checkpoint: &mut Checkpoint,
+        devices: &[Device],
+        dtype: WeightDtype,
+    ) -> Result<Self, EngineError> {
+        let Some(first) = devices.first() else {
+            return Err(EngineError::InvalidConfig {
+                field: "devices".into(),
+                reason: "no device to load the model on".into(),
+            });
+        };
+        let split = layer_split(config, devices.len())?;
+        let expected = expected_tensors(config);
+        let expected_names: BTreeSet<&str> =
+            expected.iter().map(|(name, _)| name.as_str()).collect();
+        let present = checkpoint.names();
+        let missing: Vec<String> = expected_names
+            .iter()
+            .filter(|name| !present.contains(**name))
+            .map(ToString::to_string)
+            .collect();
+        let unexpected: Vec<String> = present
+            .iter()
+            .filter(|name| !expected_names.contains(name.as_str()) && !ignorable(name, config))
+            .cloned()
+            .collect();
+        if !missing.is_empty() || !unexpected.is_empty() {
+            let mut reason = String::from("checkpoint does not match the config:");
+            if !missing.is_empty() {
+                reason.push_str(&format!(" missing {}", list(&missing)));
+            }
+            if !unexpected.is_empty() {
+                reason.push_str(&format!(" unexpected {}", list(&unexpected)));
+            }
+            return Err(EngineError::InvalidFile {
+                path: checkpoint.path().to_path_buf(),
+                reason,
+            });
+        }
+        let mut loader = Loader {
+            checkpoint,
+            device: first,
+            dtype: dtype.float(),
+        };
+        let c = config;
+        let (hidden, inter, head_dim) = (c.hidden_size, c.intermediate_size, c.head_dim);
+        let (heads, kv_heads) = (c.num_attention_heads, c.num_key_value_heads);
+        let embed = loader.read("model.embed_tokens.weight", &[c.vocab_size, hidden])?;
+        let embed_tokens = Embedding {
+            weight: Param::from_tensor(loader.upload(embed.data, [c.vocab_size, hidden])),
+        };
+        let mut layers = Vec::with_capacity(c.num_hidden_layers);
+        for layer in 0..c.num_hidden_layers {
+            loader.device = &devices[split.layer_device[layer]];
+            let p = format!("model.layers.{layer}");
+            let a = format!("{p}.self_attn");
+            let qk_norm = |loader: &mut Loader<'_>, which: &str| {
+                c.qk_norm
+                    .then(|| loader.norm(&format!("{a}.{which}_norm"), head_dim, c.rms_norm_eps))
+                    .transpose()
+            };
+            let self_attn = Attention {
+                q_proj: loader.linear(
+                    &format!("{a}.q_proj"),
+                    heads * head_dim,
+                    hidden,
+                    c.attention_bias,
+                )?,
+                k_proj: loader.linear(
+                    &format!("{a}.k_proj"),
+                    kv_heads * head_dim,
+                    hidden,
+                    c.attention_bias,
+                )?,
+                v_proj: loader.linear(
+                    &format!("{a}.v_proj"),
+                    kv_heads * head_dim,
+                    hidden,
+                    c.attention_bias,
+                )?,
+                o_proj: loader.linear(
+                    &format!("{a}.o_proj"),
+                    hidden,
+                    heads * head_dim,
+                    c.attention_bias,
+                )?,
+                q_norm: qk_norm(&mut loader, "q")?,
+                k_norm: qk_norm(&mut loader, "k")?,
+                num_heads: heads,
+                num_kv_heads: kv_heads,
+                head_dim,
+            };
+            let mlp = Mlp {
+                gate_proj: loader.linear(
+                    &format!("{p}.mlp.gate_proj"),
+                    inter,
+                    hidden,
+                    c.mlp_bias,
+                )?,
+                up_proj: loader.linear(&format!("{p}.mlp.up_proj"), inter, hidden, c.mlp_bias)?,
+                down_proj: loader.linear(
+                    &format!("{p}.mlp.down_proj"),
+                    hidden,
+                    inter,
+                    c.mlp_bias,
+                )?,
+            };
+            layers.push(DecoderLayer {
+                self_attn,
+                mlp,
+                input_layernorm: loader.norm(
+                    &format!("{p}.input_layernorm"),
+                    hidden,
+                    c.rms_norm_eps,
+                )?,
+                post_attention_layernorm: loader.norm(
+                    &format!("{p}.post_attention_layernorm"),
+                    hidden,
+                    c.rms_norm_eps,
+                )?,
+            });
+        }
+        let norm = loader.norm("model.norm", hidden, c.rms_norm_eps)?;
+        let lm_head = if c.tie_word_embeddings {
+            None
+        } else {
+            Some(loader.linear("lm_head", c.vocab_size, hidden, false)?)
+        };
+        Ok(Self {
+            model: LlamaModel {
+                embed_tokens,
+                layers,
+                norm,
+            },
+            lm_head,
+            inv_freq: inverse_frequencies(&c.rope, head_dim),
+            config: c.clone(),
+        })
+    }
+}
