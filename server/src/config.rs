@@ -7,9 +7,11 @@ use std::path::PathBuf;
 
 use engine::DeviceSpec;
 
+mod bench_args;
 mod plan_args;
 mod run_args;
 
+pub use bench_args::{BenchCommand, NpoStepArgs, ParityArgs};
 pub use plan_args::PlanArgs;
 pub use run_args::{
     EvalArgs, FinetuneArgs, LossArgs, ObjectiveArgs, PlaceArgs, TemplateChoice, TrainArgs,
@@ -53,6 +55,14 @@ pub enum Command {
     /// the device and in host memory, the peak, whether it fits, and with `--auto` the fastest
     /// settings that do.
     Plan(PlanArgs),
+    /// Measure on a device: `parity` (the tiny fixtures' logits against transformers) and
+    /// `npo-step` (tokens per second and peak memory of NPO on a random model of a
+    /// `config.json`); one JSON line each, for `scripts/gpu_check.sh`.
+    Bench {
+        /// Which measurement.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Fine-tune a model on question/answer rows (TOFU step 1: the target model on `full`, retain
     /// models on `retainNN`) and write a HF checkpoint plus per-step metrics.
     Finetune(FinetuneArgs),

@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use clap::Parser as _;
 use server::config::{
-    Cli, Command, DataCommand, DemoCommand, ModelCommand, StudyCommand, TofuCommand,
+    BenchCommand, Cli, Command, DataCommand, DemoCommand, ModelCommand, StudyCommand, TofuCommand,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -103,6 +103,13 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Plan(args) => server::cli::plan::run(&args, &mut std::io::stdout().lock()),
+        Command::Bench { command } => {
+            let mut stdout = std::io::stdout().lock();
+            match command {
+                BenchCommand::Parity(args) => server::cli::bench::parity(&args, &mut stdout),
+                BenchCommand::NpoStep(args) => server::cli::bench::npo_step(&args, &mut stdout),
+            }
+        }
         Command::Model { command } => {
             let mut stdout = std::io::stdout().lock();
             match command {

@@ -1,11 +1,12 @@
-//! Building a [`LlamaForCausalLM`] from a checkpoint: the names checked against the config,
-//! each tensor read, transposed where HF and burn differ, and uploaded to its device.
+//! Building a [`LlamaForCausalLM`]: from a checkpoint (the names checked against the config,
+//! each tensor read, transposed where HF and burn differ, and uploaded to its device), or drawn
+//! at random straight on the devices.
 
 use std::collections::BTreeSet;
 
 use burn::module::Param;
 use burn::nn::{Embedding, Linear};
-use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, FloatDType, Tensor, TensorData};
 
 use super::attention::Attention;
 use super::block::DecoderLayer;
@@ -14,7 +15,7 @@ use super::mlp::Mlp;
 use super::model::{LlamaForCausalLM, LlamaModel, WeightDtype, expected_tensors};
 use super::norm::RmsNorm;
 use super::rope::inverse_frequencies;
-use super::split::layer_split;
+use super::split::{LayerSplit, layer_split};
 use super::weights::{Checkpoint, HostTensor};
 use crate::EngineError;
 
@@ -39,31 +40,36 @@ fn list(names: &[String]) -> String {
     text
 }
 
-/// Reads the expected tensors one by one and builds device tensors from them.
+/// Builds device tensors: read one by one from a checkpoint, or, without one, drawn on the
+/// device (HF's Llama initialisation: normal(0, `std`) matrices, unit norms, zero biases).
 struct Loader<'a> {
-    checkpoint: &'a mut Checkpoint,
+    checkpoint: Option<&'a mut Checkpoint>,
     /// Where the next tensors go: one of the model's devices.
     device: &'a Device,
     dtype: FloatDType,
+    /// The random matrices' standard deviation.
+    std: f64,
 }
 
 impl Loader<'_> {
-    fn read(&mut self, name: &str, shape: &[usize]) -> Result<HostTensor, EngineError> {
-        let tensor = self.checkpoint.read(name)?;
+    fn read(&mut self, name: &str, shape: &[usize]) -> Result<Option<HostTensor>, EngineError> {
+        let Some(checkpoint) = self.checkpoint.as_deref_mut() else {
+            return Ok(None);
+        };
+        let tensor = checkpoint.read(name)?;
         if tensor.shape != shape {
             return Err(EngineError::InvalidFile {
-                path: self.checkpoint.path().to_path_buf(),
+                path: checkpoint.path().to_path_buf(),
                 reason: format!(
                     "`{name}` has shape {:?}; the config needs {shape:?}",
                     tensor.shape
                 ),
             });
         }
-        Ok(tensor)
+        Ok(Some(tensor))
     }
 
-    fn upload<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
-        let tensor = Tensor::from_data(TensorData::new(data, shape), self.device);
+    fn cast<const D: usize>(&self, tensor: Tensor<D>) -> Tensor<D> {
         if self.dtype == FloatDType::F32 {
             tensor
         } else {
@@ -71,14 +77,37 @@ impl Loader<'_> {
         }
     }
 
-    fn vector(&mut self, name: &str, len: usize) -> Result<Tensor<1>, EngineError> {
-        let tensor = self.read(name, &[len])?;
-        Ok(self.upload(tensor.data, [len]))
+    fn upload<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
+        self.cast(Tensor::from_data(TensorData::new(data, shape), self.device))
+    }
+
+    fn random<const D: usize>(&self, shape: [usize; D]) -> Tensor<D> {
+        self.cast(Tensor::random(
+            shape,
+            Distribution::Normal(0.0, self.std),
+            self.device,
+        ))
+    }
+
+    /// `[rows, cols]` as stored (the embedding).
+    fn matrix(&mut self, name: &str, rows: usize, cols: usize) -> Result<Tensor<2>, EngineError> {
+        Ok(match self.read(name, &[rows, cols])? {
+            Some(tensor) => self.upload(tensor.data, [rows, cols]),
+            None => self.random([rows, cols]),
+        })
+    }
+
+    /// A vector, `fill` everywhere when drawn (1 for norms, 0 for biases).
+    fn vector(&mut self, name: &str, len: usize, fill: f32) -> Result<Tensor<1>, EngineError> {
+        Ok(match self.read(name, &[len])? {
+            Some(tensor) => self.upload(tensor.data, [len]),
+            None => self.cast(Tensor::full([len], fill, self.device)),
+        })
     }
 
     fn norm(&mut self, name: &str, len: usize, eps: f64) -> Result<RmsNorm, EngineError> {
         Ok(RmsNorm::new(
-            self.vector(&format!("{name}.weight"), len)?,
+            self.vector(&format!("{name}.weight"), len, 1.0)?,
             eps,
         ))
     }
@@ -91,22 +120,29 @@ impl Loader<'_> {
         inp: usize,
         bias: bool,
     ) -> Result<Linear, EngineError> {
-        let weight = self.read(&format!("{name}.weight"), &[out, inp])?;
-        let mut transposed = vec![0.0; weight.data.len()];
-        for (row, values) in weight.data.chunks_exact(inp).enumerate() {
-            for (col, value) in values.iter().enumerate() {
-                transposed[col * out + row] = *value;
+        let weight = match self.read(&format!("{name}.weight"), &[out, inp])? {
+            Some(weight) => {
+                let mut transposed = vec![0.0; weight.data.len()];
+                for (row, values) in weight.data.chunks_exact(inp).enumerate() {
+                    for (col, value) in values.iter().enumerate() {
+                        transposed[col * out + row] = *value;
+                    }
+                }
+                self.upload(transposed, [inp, out])
             }
-        }
+            None => self.random([inp, out]),
+        };
         let bias = if bias {
-            Some(Param::from_tensor(
-                self.vector(&format!("{name}.bias"), out)?,
-            ))
+            Some(Param::from_tensor(self.vector(
+                &format!("{name}.bias"),
+                out,
+                0.0,
+            )?))
         } else {
             None
         };
         Ok(Linear {
-            weight: Param::from_tensor(self.upload(transposed, [inp, out])),
+            weight: Param::from_tensor(weight),
             bias,
         })
     }
@@ -166,17 +202,62 @@ impl LlamaForCausalLM {
                 reason,
             });
         }
-        let mut loader = Loader {
-            checkpoint,
+        let loader = Loader {
+            checkpoint: Some(checkpoint),
             device: first,
             dtype: dtype.float(),
+            std: 0.0,
         };
+        Self::build(config, loader, devices, &split)
+    }
+
+    /// A freshly initialised model of `config` drawn straight on `devices` (split as
+    /// [`Self::load_split`] splits), seeded with `seed`: HF's Llama initialisation, normal(0,
+    /// `std`) matrices (HF's `initializer_range`, 0.02 for every study model), unit norms, zero
+    /// biases. For benchmarks and memory measurements of models whose weights are not on the
+    /// machine; no checkpoint is written.
+    pub fn random(
+        config: &LlamaConfig,
+        devices: &[Device],
+        dtype: WeightDtype,
+        std: f64,
+        seed: u64,
+    ) -> Result<Self, EngineError> {
+        let Some(first) = devices.first() else {
+            return Err(EngineError::InvalidConfig {
+                field: "devices".into(),
+                reason: "no device to build the model on".into(),
+            });
+        };
+        let split = layer_split(config, devices.len())?;
+        for device in devices {
+            device.seed(seed);
+        }
+        let loader = Loader {
+            checkpoint: None,
+            device: first,
+            dtype: dtype.float(),
+            std,
+        };
+        Self::build(config, loader, devices, &split)
+    }
+
+    /// The model, each tensor from `loader` on the device `split` gives its layer.
+    fn build<'a>(
+        config: &LlamaConfig,
+        mut loader: Loader<'a>,
+        devices: &'a [Device],
+        split: &LayerSplit,
+    ) -> Result<Self, EngineError> {
         let c = config;
         let (hidden, inter, head_dim) = (c.hidden_size, c.intermediate_size, c.head_dim);
         let (heads, kv_heads) = (c.num_attention_heads, c.num_key_value_heads);
-        let embed = loader.read("model.embed_tokens.weight", &[c.vocab_size, hidden])?;
         let embed_tokens = Embedding {
-            weight: Param::from_tensor(loader.upload(embed.data, [c.vocab_size, hidden])),
+            weight: Param::from_tensor(loader.matrix(
+                "model.embed_tokens.weight",
+                c.vocab_size,
+                hidden,
+            )?),
         };
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
         for layer in 0..c.num_hidden_layers {
@@ -248,6 +329,9 @@ impl LlamaForCausalLM {
                     c.rms_norm_eps,
                 )?,
             });
+        }
+        if let Some(last) = devices.last() {
+            loader.device = last;
         }
         let norm = loader.norm("model.norm", hidden, c.rms_norm_eps)?;
         let lm_head = if c.tie_word_embeddings {

@@ -42,7 +42,7 @@ pub struct PlanArgs {
     /// Balanced gradient checkpointing.
     #[arg(long)]
     pub gradient_checkpointing: bool,
-    /// GPUs the decoder layers are split over (planning only: runs use one device today); with
+    /// GPUs the decoder layers are split over (`lethe unlearn --devices cuda:0,cuda:1`); with
     /// `--auto`, the most it may use.
     #[arg(long, default_value_t = 1)]
     pub devices: usize,
