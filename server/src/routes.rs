@@ -260,7 +260,7 @@ pub fn app(state: AppState) -> Router {
         .route(paths::API_HEALTH, get(health::get_health))
         .route("/api/openapi.json", get(openapi::get_openapi))
         .route("/api/models", get(models::list_models))
-        .route("/api/plan", post(plan::post_plan))
+        .route(paths::API_PLAN, post(plan::post_plan))
         .route("/api/runs", get(runs::list_runs).post(runs::create_run))
         .route("/api/runs/export.csv", get(run_files::export_csv))
         .route(

@@ -21,6 +21,8 @@ pub const API_RUNS: &str = "/api/runs";
 pub const API_SWEEPS: &str = "/api/sweeps";
 /// API route: the model registry.
 pub const API_MODELS: &str = "/api/models";
+/// API route: the memory plan of a run spec on the server's device (`POST`).
+pub const API_PLAN: &str = "/api/plan";
 
 /// Browsers cannot set headers on a websocket, so the UI offers its API token as the
 /// subprotocol `lethe.bearer.<token>`; the server accepts it like `Authorization: Bearer`.

@@ -341,6 +341,38 @@ async fn the_engine_trains_from_the_form_and_the_result_shows_the_ks_picture() -
     browser
         .wait_for_text("[data-testid=form-problems]", str::is_empty)
         .await?;
+    // The form plans the run on the server's device as the settings change.
+    let line = "[data-testid=memory-plan-line]";
+    let small = browser
+        .wait_for_text(line, |t| t.contains("fits") && t.contains(" on cpu"))
+        .await?;
+    browser.fill(&field("trainer.batch_size"), "64").await?;
+    let large = browser
+        .wait_for_text(line, |t| t.contains("fits") && t != small)
+        .await?;
+    let peak = |text: &str| -> f64 {
+        let number = text.split("peak ").nth(1).unwrap_or_default();
+        let value: f64 = number
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .unwrap_or(0.0);
+        if number.contains(" GiB on") {
+            value * 1024.0
+        } else {
+            value
+        }
+    };
+    assert!(peak(&large) > peak(&small), "{small} → {large}");
+    let painted = browser.painted(line).await?;
+    assert!(
+        painted.len() == 1 && painted[0].width > 0.0 && painted[0].hit,
+        "{painted:?}"
+    );
+    browser.screenshot("engine-form-memory-plan").await?;
+    browser.fill(&field("trainer.batch_size"), "2").await?;
+    browser.wait_for_text(line, |t| t == small).await?;
     browser.click("[data-testid=submit-run]").await?;
     browser
         .wait_for_path(|p| p.starts_with("/runs/") && p != "/runs/new")

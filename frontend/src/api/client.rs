@@ -81,6 +81,11 @@ pub async fn create_run(spec: RunSpec) -> Result<Created, FetchError> {
     post_json(paths::API_RUNS, &spec).await
 }
 
+/// `POST /api/plan`: the memory plan of `spec` on the server's device.
+pub async fn plan_run(spec: RunSpec) -> Result<shared::plan::PlanReport, FetchError> {
+    post_json(paths::API_PLAN, &spec).await
+}
+
 /// `POST /api/sweeps`.
 pub async fn create_sweep(sweep: SweepSpec) -> Result<Created, FetchError> {
     post_json(paths::API_SWEEPS, &sweep).await

@@ -1,8 +1,10 @@
 //! `/runs/new`: configure an unlearning run, or a sweep of them. Every `RunSpec` field has an
 //! input; `shared`'s validation runs as the user types, the server's 422 field errors appear
-//! next to the same fields, and the sweep builder shows how many runs its grid makes.
+//! next to the same fields, the memory plan follows the settings, and the sweep builder shows
+//! how many runs its grid makes.
 
 mod fields;
+mod memory_plan;
 mod sweep_builder;
 
 use std::collections::BTreeMap;
@@ -24,6 +26,7 @@ use fields::{
     COUNT, FieldMessages, Form, NUMBER, TEXT, checkbox_field, input, model_label, optional,
     options, retain_name, select_field,
 };
+use memory_plan::MemoryPlanLine;
 use sweep_builder::SweepBuilder;
 
 /// The new-run form.
@@ -237,6 +240,7 @@ pub fn NewRunPage() -> impl IntoView {
                         |s, v| s.trainer.reference_mode = ReferenceMode::parse(v).unwrap_or_default())}
                     {checkbox_field(form, "Gradient checkpointing", "trainer.gradient_checkpointing", |s| s.trainer.gradient_checkpointing, |s, on| s.trainer.gradient_checkpointing = on)}
                     {checkbox_field(form, "Optimizer state in host memory (offload)", "trainer.optimizer_offload", |s| s.trainer.optimizer_offload, |s, on| s.trainer.optimizer_offload = on)}
+                    <MemoryPlanLine form=form/>
                 </fieldset>
 
                 <fieldset>
