@@ -9,6 +9,9 @@
     reason = "fixture helpers panic on setup failure, like the tests"
 )]
 
+#[path = "support/gradients.rs"]
+mod gradients;
+
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor};
@@ -18,6 +21,7 @@ use engine::objectives::{
     Direction, Method, ObjectiveBatch, ObjectiveConfig, RetainLoss, TokenNll, Wrapper, compute,
     forward_stats, grad_norm, token_nll_of,
 };
+use gradients::relative_l2;
 use serde_json::Value;
 
 const LOSS_RTOL: f64 = 2e-5;
@@ -285,19 +289,8 @@ fn config_of(id: &str, method: &Value) -> Option<(ObjectiveConfig, Option<Vec<us
 }
 
 fn grad_rel_error(ours: Tensor<2>, theirs: &[f32]) -> f64 {
-    let ours: Vec<f64> = ours.into_data().iter::<f32>().map(f64::from).collect();
-    let diff: f64 = ours
-        .iter()
-        .zip(theirs)
-        .map(|(a, b)| (a - f64::from(*b)).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    let norm: f64 = theirs
-        .iter()
-        .map(|b| f64::from(*b).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    diff / norm.max(1e-30)
+    let ours: Vec<f32> = ours.into_data().iter::<f32>().collect();
+    relative_l2(&ours, theirs)
 }
 
 fn check_set(shared: &Path, policy_dir: &Path, goldens_dir: &Path) -> Vec<String> {

@@ -13,20 +13,22 @@
     reason = "fixture helpers panic on setup failure, like the tests"
 )]
 
+#[path = "support/gradients.rs"]
+mod gradients;
 #[path = "support/bounded.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use burn::module::{Module as _, ModuleVisitor, Param};
-use burn::tensor::{Device, Gradients, Tensor};
+use burn::tensor::Device;
 use engine::Devices;
 use engine::llama::{GenerateOptions, LlamaForCausalLM, ModelSource, WeightDtype, load_split};
 use engine::objectives::{
     Direction, Method, ObjectiveConfig, RetainLoss, Rows, Wrapper, compute, micro_batch,
 };
-use support::{bounded, wgpu_wanted};
+use gradients::{all_gradients, relative_l2};
+use support::{bounded, wgpu_fixtures};
 
 /// Both devices run the same kernels on the same adapter, but each autotunes its own: the
 /// results agree to rounding (measured: loss ≤ 7e-8, gradient ≤ 8.3e-7 relative).
@@ -77,26 +79,6 @@ fn rows(seed: u32) -> Rows {
     (ids, labels)
 }
 
-fn gradients(model: &LlamaForCausalLM, grads: &Gradients) -> Vec<f32> {
-    struct Collect<'a> {
-        grads: &'a Gradients,
-        values: Vec<f32>,
-    }
-    impl ModuleVisitor for Collect<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(grad) = param.val().grad(self.grads) {
-                self.values.extend(grad.into_data().iter::<f32>());
-            }
-        }
-    }
-    let mut visitor = Collect {
-        grads,
-        values: Vec::new(),
-    };
-    model.visit(&mut visitor);
-    visitor.values
-}
-
 fn load(dir: &Path, devices: &[Device]) -> LlamaForCausalLM {
     load_split(
         &ModelSource::Dir(dir.to_path_buf()),
@@ -137,7 +119,7 @@ fn run(dir: &Path, devices: &Devices) -> Outcome {
             .unwrap();
             let output = compute(&config, &batch, 7, None).unwrap();
             let grads = output.loss.backward();
-            (output.loss_value, gradients(&policy, &grads))
+            (output.loss_value, all_gradients(&policy, &grads))
         })
         .collect();
     let options = GenerateOptions {
@@ -152,21 +134,6 @@ fn run(dir: &Path, devices: &Devices) -> Outcome {
         .map(|g| g.new_ids)
         .collect();
     (losses, generated)
-}
-
-fn relative_l2(ours: &[f32], theirs: &[f32]) -> f64 {
-    let diff: f64 = ours
-        .iter()
-        .zip(theirs)
-        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    let norm: f64 = theirs
-        .iter()
-        .map(|b| f64::from(*b).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    diff / norm.max(1e-30)
 }
 
 fn compare(fixture: PathBuf) -> Vec<String> {
@@ -214,14 +181,9 @@ fn compare(fixture: PathBuf) -> Vec<String> {
 
 #[test]
 fn a_model_split_over_two_devices_trains_and_generates_as_on_one() {
-    if !wgpu_wanted() {
+    let Some(fixtures) = wgpu_fixtures() else {
         return;
-    }
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
-    if !fixtures.is_dir() {
-        eprintln!("skipped: {} is absent", fixtures.display());
-        return;
-    }
+    };
     let mut failures = compare(fixtures.join("tiny-llama"));
     failures.extend(compare(fixtures.join("tiny-qwen3")));
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -12,13 +12,12 @@
 #[path = "support/bounded.rs"]
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use burn::tensor::{Tensor, TensorData, Tolerance};
 use engine::DeviceSpec;
 use engine::llama::{ModelSource, SafetensorsFiles, TokenBatch, WeightDtype, load};
-use support::{bounded, wgpu_wanted};
+use support::{bounded, wgpu_fixtures, wgpu_wanted};
 
 /// Upper bound for the whole test, cold kernel compilation included.
 const LIMIT: Duration = Duration::from_secs(300);
@@ -51,14 +50,9 @@ fn wgpu_matmul_and_reduction_match_cpu() {
 
 #[test]
 fn tiny_models_match_transformers_on_wgpu() {
-    if !wgpu_wanted() {
+    let Some(fixtures) = wgpu_fixtures() else {
         return;
-    }
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
-    if !fixtures.is_dir() {
-        eprintln!("skipped: {} is absent", fixtures.display());
-        return;
-    }
+    };
     let diffs = bounded(
         Duration::from_secs(480),
         "the tiny-model forward passes",

@@ -12,19 +12,21 @@
     reason = "fixture helpers panic on setup failure, like the tests"
 )]
 
+#[path = "support/gradients.rs"]
+mod gradients;
 #[path = "support/bounded.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use burn::module::{Module as _, ModuleVisitor, Param};
-use burn::tensor::{Device, Gradients, Tensor};
+use burn::tensor::Device;
 use engine::DeviceSpec;
 use engine::llama::{LlamaForCausalLM, ModelSource, WeightDtype, load};
 use engine::objectives::{
     Direction, Method, ObjectiveConfig, RetainLoss, Rows, Wrapper, compute, micro_batch,
 };
+use gradients::{all_gradients, relative_l2};
 use serde_json::Value;
 use support::{bounded, wgpu_wanted};
 
@@ -121,27 +123,6 @@ fn batch_rows(shared: &Path) -> (Rows, Rows, Rows, u32) {
     (rows("forget"), rows("retain"), rows("forget_idk"), pad)
 }
 
-/// Every parameter's gradient, flattened in visiting order.
-fn all_gradients(model: &LlamaForCausalLM, grads: &Gradients) -> Vec<f32> {
-    struct Collect<'a> {
-        grads: &'a Gradients,
-        values: Vec<f32>,
-    }
-    impl ModuleVisitor for Collect<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(grad) = param.val().grad(self.grads) {
-                self.values.extend(grad.into_data().iter::<f32>());
-            }
-        }
-    }
-    let mut visitor = Collect {
-        grads,
-        values: Vec::new(),
-    };
-    model.visit(&mut visitor);
-    visitor.values
-}
-
 fn model(dir: &Path, device: &Device) -> LlamaForCausalLM {
     load(
         &ModelSource::Dir(dir.to_path_buf()),
@@ -182,21 +163,6 @@ fn losses_and_gradients(
             (name, output.loss_value, all_gradients(&policy, &grads))
         })
         .collect()
-}
-
-fn relative_l2(ours: &[f32], theirs: &[f32]) -> f64 {
-    let diff: f64 = ours
-        .iter()
-        .zip(theirs)
-        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    let norm: f64 = theirs
-        .iter()
-        .map(|b| f64::from(*b).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    diff / norm.max(1e-30)
 }
 
 fn compare(situation: &str, shared: PathBuf, policy: PathBuf, reference: PathBuf) -> Vec<String> {

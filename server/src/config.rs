@@ -12,7 +12,7 @@ mod plan_args;
 mod run_args;
 
 pub use bench_args::{BenchCommand, NpoStepArgs, ParityArgs};
-pub use plan_args::PlanArgs;
+pub use plan_args::{MemorySwitches, PlanArgs};
 pub use run_args::{
     EvalArgs, FinetuneArgs, LossArgs, ObjectiveArgs, PlaceArgs, TemplateChoice, TrainArgs,
     UnlearnArgs, WorkerArgs,

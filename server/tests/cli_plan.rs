@@ -64,11 +64,19 @@ fn a_plan_needs_only_config_json_and_follows_the_switches() {
     let live = plan(&[&[model][..], &gpu].concat());
     let p = live["parameters"].as_u64().unwrap();
     assert_eq!(p, expected, "the parameters of the fixture's weights");
-    // The resident parts, plus the larger of the activations and the gradients with their sums.
-    let resident: u64 = ["weights", "optimizer_state", "master_weights", "reference"]
-        .iter()
-        .map(|name| part(&live, "device", name))
-        .sum();
+    // The resident parts (and the GPU pool's slack, half the weights), plus the larger of the
+    // activations and the gradients with their sums.
+    assert_eq!(part(&live, "device", "pool_slack"), 2 * p);
+    let resident: u64 = [
+        "weights",
+        "optimizer_state",
+        "master_weights",
+        "reference",
+        "pool_slack",
+    ]
+    .iter()
+    .map(|name| part(&live, "device", name))
+    .sum();
     let transient = part(&live, "device", "activations")
         .max(part(&live, "device", "gradients") + part(&live, "device", "gradient_sums"));
     assert_eq!(live["peak_bytes"].as_u64().unwrap(), resident + transient);

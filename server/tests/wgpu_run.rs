@@ -84,6 +84,31 @@ fn steps(run: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Where the losses and gradient norms of run `a` differ from run `b`'s (the reference) at each
+/// of their four steps, beyond the tolerance.
+fn compare_steps(a: (&str, &Path), b: (&str, &Path)) -> Vec<String> {
+    let (a_name, b_name) = (a.0, b.0);
+    let (a_steps, b_steps) = (steps(a.1), steps(b.1));
+    assert_eq!(b_steps.len(), 4, "2 epochs of 2 steps");
+    assert_eq!(a_steps.len(), b_steps.len());
+    let mut failures = Vec::new();
+    for (i, (x, y)) in a_steps.iter().zip(&b_steps).enumerate() {
+        for key in ["loss", "forget_loss", "retain_loss", "grad_norm"] {
+            let (Some(x), Some(y)) = (x[key].as_f64(), y[key].as_f64()) else {
+                failures.push(format!(
+                    "step {i}: {key} missing: {a_name} {x}, {b_name} {y}"
+                ));
+                continue;
+            };
+            eprintln!("step {i} {key}: {b_name} {y:.7}, {a_name} {x:.7}");
+            if !close(x, y) {
+                failures.push(format!("step {i}: {key}: {a_name} {x} vs {b_name} {y}"));
+            }
+        }
+    }
+    failures
+}
+
 #[test]
 fn unlearning_and_evaluation_on_wgpu_equal_the_cpu_run() {
     if std::env::var_os("LETHE_SKIP_WGPU").is_some() {
@@ -108,22 +133,7 @@ fn unlearning_and_evaluation_on_wgpu_equal_the_cpu_run() {
     let cpu = run_on("cpu", &spec_file, &fixtures, &tofu, scratch);
     let wgpu = run_on("wgpu", &spec_file, &fixtures, &tofu, scratch);
 
-    let mut failures = Vec::new();
-    let (cpu_steps, wgpu_steps) = (steps(&cpu), steps(&wgpu));
-    assert_eq!(cpu_steps.len(), 4, "2 epochs of 2 steps");
-    assert_eq!(wgpu_steps.len(), cpu_steps.len());
-    for (i, (w, c)) in wgpu_steps.iter().zip(&cpu_steps).enumerate() {
-        for key in ["loss", "forget_loss", "retain_loss", "grad_norm"] {
-            let (Some(w), Some(c)) = (w[key].as_f64(), c[key].as_f64()) else {
-                failures.push(format!("step {i}: {key} missing: wgpu {w}, cpu {c}"));
-                continue;
-            };
-            eprintln!("step {i} {key}: cpu {c:.7}, wgpu {w:.7}");
-            if !close(w, c) {
-                failures.push(format!("step {i}: {key}: wgpu {w} vs cpu {c}"));
-            }
-        }
-    }
+    let mut failures = compare_steps(("wgpu", &wgpu), ("cpu", &cpu));
     let eval = |run: &Path| -> Value {
         serde_json::from_slice(&std::fs::read(run.join("eval/TOFU_EVAL.json")).unwrap()).unwrap()
     };
@@ -190,22 +200,7 @@ fn a_model_split_over_two_wgpu_devices_unlearns_as_on_one() {
         serde_json::from_str(&std::fs::read_to_string(two.join("plan.json")).unwrap()).unwrap();
     assert_eq!(plan["settings"]["devices"], 2, "{plan}");
 
-    let mut failures = Vec::new();
-    let (one_steps, two_steps) = (steps(&one), steps(&two));
-    assert_eq!(one_steps.len(), 4, "2 epochs of 2 steps");
-    assert_eq!(two_steps.len(), one_steps.len());
-    for (i, (a, b)) in two_steps.iter().zip(&one_steps).enumerate() {
-        for key in ["loss", "forget_loss", "retain_loss", "grad_norm"] {
-            let (Some(a), Some(b)) = (a[key].as_f64(), b[key].as_f64()) else {
-                failures.push(format!("step {i}: {key} missing"));
-                continue;
-            };
-            eprintln!("step {i} {key}: one device {b:.7}, two {a:.7}");
-            if !close(a, b) {
-                failures.push(format!("step {i}: {key}: two devices {a} vs one {b}"));
-            }
-        }
-    }
+    let failures = compare_steps(("two devices", &two), ("one device", &one));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // A spec that asks for two devices, given one, is refused by name.

@@ -148,6 +148,18 @@ impl Loader<'_> {
     }
 }
 
+/// The first of `devices` (where the embedding goes) and the split of the layers over them.
+fn placement<'a>(
+    config: &LlamaConfig,
+    devices: &'a [Device],
+) -> Result<(&'a Device, LayerSplit), EngineError> {
+    let first = devices.first().ok_or_else(|| EngineError::InvalidConfig {
+        field: "devices".into(),
+        reason: "no device to put the model on".into(),
+    })?;
+    Ok((first, layer_split(config, devices.len())?))
+}
+
 impl LlamaForCausalLM {
     /// Builds the model from `checkpoint` on `device`, checking first that its tensor names are
     /// exactly the ones `config` needs (the error lists what is missing and what is unexpected).
@@ -168,13 +180,7 @@ impl LlamaForCausalLM {
         devices: &[Device],
         dtype: WeightDtype,
     ) -> Result<Self, EngineError> {
-        let Some(first) = devices.first() else {
-            return Err(EngineError::InvalidConfig {
-                field: "devices".into(),
-                reason: "no device to load the model on".into(),
-            });
-        };
-        let split = layer_split(config, devices.len())?;
+        let (first, split) = placement(config, devices)?;
         let expected = expected_tensors(config);
         let expected_names: BTreeSet<&str> =
             expected.iter().map(|(name, _)| name.as_str()).collect();
@@ -223,13 +229,7 @@ impl LlamaForCausalLM {
         std: f64,
         seed: u64,
     ) -> Result<Self, EngineError> {
-        let Some(first) = devices.first() else {
-            return Err(EngineError::InvalidConfig {
-                field: "devices".into(),
-                reason: "no device to build the model on".into(),
-            });
-        };
-        let split = layer_split(config, devices.len())?;
+        let (first, split) = placement(config, devices)?;
         for device in devices {
             device.seed(seed);
         }

@@ -1,6 +1,7 @@
 //! Runs wgpu work on a thread with a deadline: a cold wgpu start compiles WGSL kernels through
 //! the driver, which on lavapipe takes seconds per kernel, and a hung driver must fail the test
 //! instead of stalling CI.
+#![allow(dead_code, reason = "each test crate uses part of it")]
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -13,6 +14,20 @@ pub fn wgpu_wanted() -> bool {
         false
     } else {
         true
+    }
+}
+
+/// `../shared/fixtures` when the wgpu tests should run and it is there; says why not otherwise.
+pub fn wgpu_fixtures() -> Option<std::path::PathBuf> {
+    if !wgpu_wanted() {
+        return None;
+    }
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
+    if fixtures.is_dir() {
+        Some(fixtures)
+    } else {
+        eprintln!("skipped: {} is absent", fixtures.display());
+        None
     }
 }
 

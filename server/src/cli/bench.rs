@@ -149,11 +149,7 @@ fn spec(args: &NpoStepArgs) -> RunSpec {
     t.grad_accum = 1;
     t.epochs = 1.0;
     t.warmup_epochs = 0.0;
-    t.dtype = args.dtype;
-    t.master_weights = !args.no_master_weights;
-    t.reference_mode = args.reference_mode;
-    t.optimizer_offload = args.optimizer_offload;
-    t.gradient_checkpointing = args.gradient_checkpointing;
+    args.switches.apply(t);
     t.devices = args.device.len();
     spec
 }

@@ -30,11 +30,7 @@ fn spec(args: &PlanArgs) -> anyhow::Result<RunSpec> {
     };
     let t = &mut spec.trainer;
     t.batch_size = args.batch_size;
-    t.dtype = args.dtype;
-    t.master_weights = !args.no_master_weights;
-    t.reference_mode = args.reference_mode;
-    t.optimizer_offload = args.optimizer_offload;
-    t.gradient_checkpointing = args.gradient_checkpointing;
+    args.switches.apply(t);
     // A cached reference with a KL retain term is planned as live, with a note, not refused.
     let errors: Vec<_> = spec
         .set_all(args.set.iter().map(String::as_str))

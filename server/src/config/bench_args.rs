@@ -4,10 +4,8 @@
 use std::path::PathBuf;
 
 use engine::Devices;
-use shared::run::{Dtype, ReferenceMode};
 
-use super::plan_args::size;
-use super::run_args::{dtype, reference_mode};
+use super::plan_args::{MemorySwitches, size};
 
 /// `lethe bench ...`
 #[derive(Debug, clap::Subcommand)]
@@ -59,21 +57,9 @@ pub struct NpoStepArgs {
         default_value = "cpu"
     )]
     pub device: Devices,
-    /// Weight precision: f32, or bf16/f16 on CUDA.
-    #[arg(long, default_value = "f32", value_parser = dtype)]
-    pub dtype: Dtype,
-    /// With half weights, no f32 master copy.
-    #[arg(long)]
-    pub no_master_weights: bool,
-    /// `live` or `cached`.
-    #[arg(long, default_value = "live", value_parser = reference_mode)]
-    pub reference_mode: ReferenceMode,
-    /// AdamW state in host memory.
-    #[arg(long)]
-    pub optimizer_offload: bool,
-    /// Balanced gradient checkpointing.
-    #[arg(long)]
-    pub gradient_checkpointing: bool,
+    /// Precision and memory switches.
+    #[command(flatten)]
+    pub switches: MemorySwitches,
     /// Use the settings `lethe plan --auto` picks for `--device-memory` instead of the switches
     /// above (at most as many devices as `--device` lists).
     #[arg(long, requires = "device_memory")]

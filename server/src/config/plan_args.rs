@@ -27,21 +27,9 @@ pub struct PlanArgs {
     /// Tokens per row to plan for (TOFU truncates at 512).
     #[arg(long, default_value_t = 512)]
     pub max_length: usize,
-    /// Weight precision: f32, bf16 or f16.
-    #[arg(long, default_value = "f32", value_parser = dtype)]
-    pub dtype: Dtype,
-    /// With half weights, no f32 master copy.
-    #[arg(long)]
-    pub no_master_weights: bool,
-    /// `live` or `cached` (see `lethe unlearn --help`).
-    #[arg(long, default_value = "live", value_parser = reference_mode)]
-    pub reference_mode: ReferenceMode,
-    /// AdamW state in host memory.
-    #[arg(long)]
-    pub optimizer_offload: bool,
-    /// Balanced gradient checkpointing.
-    #[arg(long)]
-    pub gradient_checkpointing: bool,
+    /// Precision and memory switches.
+    #[command(flatten)]
+    pub switches: MemorySwitches,
     /// GPUs the decoder layers are split over (`lethe unlearn --devices cuda:0,cuda:1`); with
     /// `--auto`, the most it may use.
     #[arg(long, default_value_t = 1)]
@@ -61,6 +49,38 @@ pub struct PlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The switches a memory plan weighs, as `lethe plan` and `lethe bench npo-step` take them
+/// (`lethe unlearn` has the same flags, without defaults, in its trainer flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MemorySwitches {
+    /// Weight precision: f32, bf16 or f16.
+    #[arg(long, default_value = "f32", value_parser = dtype)]
+    pub dtype: Dtype,
+    /// With half weights, no f32 master copy.
+    #[arg(long)]
+    pub no_master_weights: bool,
+    /// `live` or `cached` (see `lethe unlearn --help`).
+    #[arg(long, default_value = "live", value_parser = reference_mode)]
+    pub reference_mode: ReferenceMode,
+    /// AdamW state in host memory.
+    #[arg(long)]
+    pub optimizer_offload: bool,
+    /// Balanced gradient checkpointing.
+    #[arg(long)]
+    pub gradient_checkpointing: bool,
+}
+
+impl MemorySwitches {
+    /// Sets the trainer fields these switches give.
+    pub fn apply(&self, t: &mut shared::run::TrainerSpec) {
+        t.dtype = self.dtype;
+        t.master_weights = !self.no_master_weights;
+        t.reference_mode = self.reference_mode;
+        t.optimizer_offload = self.optimizer_offload;
+        t.gradient_checkpointing = self.gradient_checkpointing;
+    }
 }
 
 pub(super) fn size(text: &str) -> Result<u64, String> {
