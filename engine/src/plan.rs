@@ -32,6 +32,12 @@ use crate::llama::model::expected_tensors;
 use crate::llama::{LayerSplit, LlamaConfig, WeightDtype, layer_split};
 use crate::objectives::{Method, ObjectiveConfig, RetainLoss};
 
+mod auto;
+mod size;
+
+pub use auto::{AUTO_ORDER, auto};
+pub use size::parse_bytes;
+
 /// How an objective uses the frozen reference model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReferenceUse {
@@ -316,104 +322,12 @@ pub fn plan_on_cpu(config: &LlamaConfig, settings: &PlanSettings) -> MemoryPlan 
     plan
 }
 
-/// The order `auto` gives things up in, fastest settings first: each step costs speed (or, for
-/// bf16, precision) and saves memory. Checkpointing first (recomputes cheap element-wise ops),
-/// then the reference cache (one pre-pass), bf16 with master weights (GPUs only), dropping the
-/// master weights, offloading the optimizer (a copy each step), and finally more devices.
-pub const AUTO_ORDER: [&str; 6] = [
-    "gradient_checkpointing",
-    "reference_mode=cached",
-    "dtype=bf16",
-    "no_master_weights",
-    "optimizer_offload",
-    "devices",
-];
-
-/// The fastest settings, from `start`, that fit `device_memory` bytes: the first of the
-/// cumulative steps of [`AUTO_ORDER`] that fits, with up to `max_devices` devices at the end.
-/// `half_ok` says whether the device trains in bf16. Returns the settings and their plan (which
-/// may still not fit, when nothing does).
-pub fn auto(
-    config: &LlamaConfig,
-    start: PlanSettings,
-    device_memory: u64,
-    half_ok: bool,
-    max_devices: usize,
-) -> (PlanSettings, MemoryPlan) {
-    let mut settings = start;
-    let mut current = plan(config, &settings);
-    if current.fits(device_memory) {
-        return (settings, current);
-    }
-    let steps: [fn(&mut PlanSettings, bool) -> bool; 5] = [
-        |s, _| !std::mem::replace(&mut s.gradient_checkpointing, true),
-        |s, _| {
-            s.reference == ReferenceUse::LogProbs
-                && !std::mem::replace(&mut s.reference_cached, true)
-        },
-        |s, half_ok| {
-            half_ok && s.dtype == WeightDtype::F32 && {
-                s.dtype = WeightDtype::Bf16;
-                true
-            }
-        },
-        |s, _| s.dtype != WeightDtype::F32 && std::mem::replace(&mut s.master_weights, false),
-        |s, _| !std::mem::replace(&mut s.optimizer_offload, true),
-    ];
-    for step in steps {
-        if step(&mut settings, half_ok) {
-            current = plan(config, &settings);
-            if current.fits(device_memory) {
-                return (settings, current);
-            }
-        }
-    }
-    while settings.devices < max_devices {
-        settings.devices += 1;
-        current = plan(config, &settings);
-        if current.fits(device_memory) {
-            break;
-        }
-    }
-    (settings, current)
-}
-
-/// Parses a size such as `80GiB`, `80GB`, `512MiB`, `1.5T` or a plain number of bytes (binary
-/// units for `Ki`/`Mi`/`Gi`/`Ti` and for a bare `K`/`M`/`G`/`T`, decimal for `kB`/`MB`/`GB`/`TB`).
-pub fn parse_bytes(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kib" => 1024.0,
-        "m" | "mib" => 1024.0 * 1024.0,
-        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "t" | "tib" => 1024.0_f64.powi(4),
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "tb" => 1e12,
-        _ => return None,
-    };
-    let bytes = number * scale;
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "checked finite and non-negative"
-    )]
-    (bytes.is_finite() && bytes >= 0.0).then_some(bytes as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::llama::HfLlamaConfig;
 
-    fn llama_31_8b() -> LlamaConfig {
+    pub(super) fn llama_31_8b() -> LlamaConfig {
         let hf: HfLlamaConfig = serde_json::from_value(serde_json::json!({
             "architectures": ["LlamaForCausalLM"], "model_type": "llama",
             "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
@@ -469,38 +383,5 @@ mod tests {
         assert_eq!(split.layer_device.iter().filter(|d| **d == 0).count(), 16);
         assert_eq!(two.device_parts["weights"], 4 * split.max_parameters());
         assert!(split.max_parameters() - p / 2 < p / 1000, "{split:?}");
-    }
-
-    #[test]
-    fn auto_gives_things_up_in_order_until_the_run_fits() {
-        let config = llama_31_8b();
-        let roomy = auto(&config, PlanSettings::default(), u64::MAX, true, 1);
-        assert_eq!(roomy.0, PlanSettings::default(), "nothing to give up");
-        let gpu = parse_bytes("141GiB").expect("a size");
-        let (chosen, chosen_plan) = auto(&config, PlanSettings::default(), gpu, true, 1);
-        assert!(
-            chosen_plan.fits(gpu),
-            "{chosen:?}: {}",
-            chosen_plan.peak_bytes
-        );
-        assert!(chosen.gradient_checkpointing);
-        let (f32_only, _) = auto(&config, PlanSettings::default(), gpu, false, 1);
-        assert_eq!(
-            f32_only.dtype,
-            WeightDtype::F32,
-            "no bf16 where the device lacks it"
-        );
-        let (split, split_plan) = auto(&config, PlanSettings::default(), gpu / 4, true, 4);
-        assert!(split.devices > 1 && split_plan.fits(gpu / 4), "{split:?}");
-    }
-
-    #[test]
-    fn sizes_read_in_binary_and_decimal_units() {
-        assert_eq!(parse_bytes("80GiB"), Some(80 << 30));
-        assert_eq!(parse_bytes("80GB"), Some(80_000_000_000));
-        assert_eq!(parse_bytes("512M"), Some(512 << 20));
-        assert_eq!(parse_bytes("1.5GiB"), Some(3 << 29));
-        assert_eq!(parse_bytes("12"), Some(12));
-        assert_eq!(parse_bytes("lots"), None);
     }
 }
