@@ -163,6 +163,7 @@ mod tests {
             share_slug: None,
             artifacts: vec![],
             environment: BTreeMap::new(),
+            placement: None,
         }
     }
 

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use engine::DeviceSpec;
+use engine::{DeviceSpec, Devices};
 
 mod bench_args;
 mod plan_args;
@@ -288,19 +288,26 @@ pub struct ServeArgs {
     /// Directory of the UI's static files (index.html, style.css and the built `pkg/` bundle).
     #[arg(long, env = "LETHE_STATIC_DIR", default_value = "public")]
     pub static_dir: PathBuf,
-    /// Compute device for runs: cpu, wgpu (Vulkan/Metal/DX12) or cuda:N.
-    #[arg(long, env = "LETHE_DEVICE", default_value = "cpu")]
-    pub device: DeviceSpec,
+    /// The host's device pool: cpu, wgpu (Vulkan/Metal/DX12), wgpu:N or cuda:N, or a list
+    /// (`cuda:0,cuda:1,cuda:2,cuda:3`). Each device runs `--concurrency` runs at a time; a run
+    /// takes as many devices as its `trainer.devices`, and waits while too few are free.
+    #[arg(
+        long,
+        visible_alias = "device",
+        env = "LETHE_DEVICES",
+        default_value = "cpu"
+    )]
+    pub devices: Devices,
     /// API tokens: `off` (single user) or `tokens` (team host; make them with `lethe token
     /// create`). Default: off on a loopback address, tokens on any other.
     #[arg(long, env = "LETHE_AUTH", value_enum)]
     pub auth: Option<crate::auth::AuthMode>,
-    /// Runs executing at once (the GPU limit).
+    /// Runs executing at once on each device of the pool.
     #[arg(long, env = "LETHE_CONCURRENCY", default_value_t = 1)]
     pub concurrency: usize,
-    /// The device's memory, e.g. `80GiB`: a submitted run whose memory plan (`lethe plan`) does
-    /// not fit is refused with a 422 naming `trainer`. Default: what the device reports (total
-    /// RAM for `cpu`; GPU backends report nothing, and then runs are not checked).
+    /// Each device's memory, e.g. `80GiB`: a submitted run whose memory plan (`lethe plan`)
+    /// does not fit is refused with a 422 naming `trainer`. Default: what the device reports
+    /// (total RAM for `cpu`; GPU backends report nothing, and then runs are not checked).
     #[arg(long, env = "LETHE_DEVICE_MEMORY", value_parser = plan_args::size)]
     pub device_memory: Option<u64>,
     /// On start, queue runs that were running when the server stopped, instead of marking them

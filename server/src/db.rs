@@ -4,7 +4,6 @@
 //! never waits on disk. Every change is one transaction; migrations are numbered SQL scripts
 //! applied in order and recorded in `PRAGMA user_version`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -12,8 +11,17 @@ use anyhow::Context as _;
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use shared::run::{Method, RunDetail, RunSpec, RunState, RunSummary, Split};
 
+mod lifecycle;
+mod tokens;
+
+pub use lifecycle::{
+    cancel_queued, claim, fail_queued, finish_run, queued_needs, recover, set_environment,
+};
+pub use tokens::{TokenRow, has_tokens, insert_token, list_tokens, revoke_token, token_by_hash};
+
 /// Schema versions, applied in order; never edit one that has shipped, add the next.
-const MIGRATIONS: &[&str] = &["CREATE TABLE sweeps (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE sweeps (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         name TEXT NOT NULL,
         spec TEXT NOT NULL,
@@ -49,7 +57,9 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE sweeps (
         admin INTEGER NOT NULL,
         created_at_ms INTEGER NOT NULL,
         revoked INTEGER NOT NULL DEFAULT 0
-    );"];
+    );",
+    "ALTER TABLE runs ADD COLUMN placement TEXT;",
+];
 
 /// The database handle; cheap to clone.
 #[derive(Debug, Clone)]
@@ -99,24 +109,9 @@ pub struct NewRun {
     pub sweep_id: Option<i64>,
 }
 
-/// A token row (never the secret itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRow {
-    /// Row id.
-    pub id: i64,
-    /// Owner name (recorded as `created_by`).
-    pub name: String,
-    /// May manage tokens through the API.
-    pub admin: bool,
-    /// Creation time.
-    pub created_at_ms: i64,
-    /// Revoked tokens authenticate nobody.
-    pub revoked: bool,
-}
-
 const RUN_COLUMNS: &str = "id, name, state, model, method, wrapper, split, tags, created_by, \
     created_at_ms, started_at_ms, finished_at_ms, sweep_id, metrics, spec, error, share_slug, \
-    environment";
+    environment, placement";
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|error| {
@@ -185,6 +180,10 @@ fn detail_from(row: &Row<'_>) -> rusqlite::Result<RunDetail> {
         share_slug: Some(row.get(16)?),
         artifacts: Vec::new(),
         environment: parse_json(&environment, "environment")?,
+        placement: row
+            .get::<_, Option<String>>(18)?
+            .map(|text| parse_json(&text, "placement"))
+            .transpose()?,
     })
 }
 
@@ -383,108 +382,12 @@ pub fn list_runs(conn: &Connection, filter: &RunFilter) -> anyhow::Result<(Vec<R
     Ok((runs, u64::try_from(total).unwrap_or(0)))
 }
 
-/// Atomically moves the oldest queued run to `running`; its id and spec.
-pub fn claim_next(conn: &mut Connection) -> anyhow::Result<Option<(i64, RunSpec)>> {
-    let claimed: Option<(i64, String)> = conn
-        .query_row(
-            "UPDATE runs SET state = 'running', started_at_ms = ?1
-             WHERE id = (SELECT id FROM runs WHERE state = 'queued' ORDER BY id LIMIT 1)
-             RETURNING id, spec",
-            [now_ms()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    claimed
-        .map(|(id, spec)| Ok((id, serde_json::from_str(&spec).context("stored spec")?)))
-        .transpose()
-}
-
-/// Ends a running run: `state` with `error` and `metrics`; false if it was not running.
-pub fn finish_run(
-    conn: &mut Connection,
-    id: i64,
-    state: RunState,
-    error: Option<&str>,
-    metrics: &BTreeMap<String, f64>,
-) -> anyhow::Result<bool> {
-    let changed = conn.execute(
-        "UPDATE runs SET state = ?2, error = ?3, metrics = ?4, finished_at_ms = ?5
-         WHERE id = ?1 AND state = 'running'",
-        params![
-            id,
-            state.as_str(),
-            error,
-            serde_json::to_string(metrics)?,
-            now_ms()
-        ],
-    )?;
-    Ok(changed == 1)
-}
-
-/// Records the software and hardware a run executes on.
-pub fn set_environment(
-    conn: &mut Connection,
-    id: i64,
-    environment: &BTreeMap<String, String>,
-) -> anyhow::Result<()> {
-    conn.execute(
-        "UPDATE runs SET environment = ?2 WHERE id = ?1",
-        params![id, serde_json::to_string(environment)?],
-    )?;
-    Ok(())
-}
-
-/// Cancels a queued run in place; whether it did, and the run's state after the attempt
-/// (`None` for no such run).
-pub fn cancel_queued(conn: &mut Connection, id: i64) -> anyhow::Result<Option<(bool, RunState)>> {
-    let changed = conn.execute(
-        "UPDATE runs SET state = 'cancelled', finished_at_ms = ?2
-         WHERE id = ?1 AND state = 'queued'",
-        params![id, now_ms()],
-    )?;
-    let state: Option<String> = conn
-        .query_row("SELECT state FROM runs WHERE id = ?1", [id], |row| {
-            row.get(0)
-        })
-        .optional()?;
-    Ok(state
-        .and_then(|s| RunState::parse(&s))
-        .map(|state| (changed == 1, state)))
-}
-
 /// Deletes a run that is not running; false if it is running or absent.
 pub fn delete_run(conn: &mut Connection, id: i64) -> anyhow::Result<bool> {
     Ok(conn.execute(
         "DELETE FROM runs WHERE id = ?1 AND state != 'running'",
         [id],
     )? == 1)
-}
-
-/// At start-up: runs left `running` by a previous process become `interrupted`, or `queued`
-/// again when `requeue`. Returns their ids.
-pub fn recover(conn: &mut Connection, requeue: bool) -> anyhow::Result<Vec<i64>> {
-    let tx = conn.transaction()?;
-    let ids = {
-        let mut statement = tx.prepare("SELECT id FROM runs WHERE state = 'running'")?;
-        statement
-            .query_map([], |row| row.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?
-    };
-    if requeue {
-        tx.execute(
-            "UPDATE runs SET state = 'queued', started_at_ms = NULL WHERE state = 'running'",
-            [],
-        )?;
-    } else {
-        tx.execute(
-            "UPDATE runs SET state = 'interrupted', finished_at_ms = ?1,
-                error = 'the server stopped while this run was running'
-             WHERE state = 'running'",
-            [now_ms()],
-        )?;
-    }
-    tx.commit()?;
-    Ok(ids)
 }
 
 /// `PRAGMA integrity_check`: "ok" or the problems.
@@ -530,64 +433,4 @@ pub fn get_sweep(conn: &Connection, id: i64) -> anyhow::Result<Option<SweepRow>>
         created_at_ms,
         run_ids: ids,
     }))
-}
-
-/// Stores a token's hash under `name`.
-pub fn insert_token(
-    conn: &mut Connection,
-    name: &str,
-    hash: &str,
-    admin: bool,
-) -> anyhow::Result<i64> {
-    conn.execute(
-        "INSERT INTO tokens (name, hash, admin, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
-        params![name, hash, admin, now_ms()],
-    )
-    .with_context(|| format!("a token named `{name}` may already exist"))?;
-    Ok(conn.last_insert_rowid())
-}
-
-/// The live token with this hash.
-pub fn token_by_hash(conn: &Connection, hash: &str) -> anyhow::Result<Option<TokenRow>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, name, admin, created_at_ms, revoked FROM tokens
-             WHERE hash = ?1 AND revoked = 0",
-            [hash],
-            token_from,
-        )
-        .optional()?)
-}
-
-fn token_from(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
-    Ok(TokenRow {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        admin: row.get(2)?,
-        created_at_ms: row.get(3)?,
-        revoked: row.get(4)?,
-    })
-}
-
-/// Every token, oldest first.
-pub fn list_tokens(conn: &Connection) -> anyhow::Result<Vec<TokenRow>> {
-    let mut statement =
-        conn.prepare("SELECT id, name, admin, created_at_ms, revoked FROM tokens ORDER BY id")?;
-    Ok(statement
-        .query_map([], token_from)?
-        .collect::<Result<Vec<_>, _>>()?)
-}
-
-/// Revokes the token named `name`; false if there is none.
-pub fn revoke_token(conn: &mut Connection, name: &str) -> anyhow::Result<bool> {
-    Ok(conn.execute("UPDATE tokens SET revoked = 1 WHERE name = ?1", [name])? == 1)
-}
-
-/// Whether any live token exists.
-pub fn has_tokens(conn: &Connection) -> anyhow::Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM tokens WHERE revoked = 0)",
-        [],
-        |row| row.get(0),
-    )?)
 }

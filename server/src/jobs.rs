@@ -1,6 +1,7 @@
-//! The job queue: runs wait in SQLite as `queued`; a dispatcher claims them atomically, at most
-//! `concurrency` at a time (the GPU limit, default 1), and executes each on a dedicated blocking
-//! thread, never on the async runtime. The [`Executor`] does the work (the engine, or a fake in
+//! The job queue: runs wait in SQLite as `queued`; a dispatcher places them on the host's
+//! [device pool](pool) (each device at most `concurrency` runs, default 1; a run takes as many
+//! devices as it asks for), claims each atomically with its placement, and executes it on a
+//! dedicated blocking thread, never on the async runtime. The [`Executor`] does the work (the engine, or a fake in
 //! tests) writes the run's directory and reports steps, evaluation progress and log lines, which
 //! the queue fans out through [`LiveHub`] (log lines also to `log.txt`) and turns into the final state:
 //! `succeeded` with metrics, `failed` with the error, `cancelled` on request, or `interrupted`
@@ -15,14 +16,16 @@ use std::time::Duration;
 use anyhow::Context as _;
 use shared::live::StepPoint;
 use shared::run::{RunSpec, RunState};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 pub mod fake;
+pub mod pool;
 pub mod run_log;
 
 use crate::db::{self, Db};
 use crate::live::LiveHub;
 use crate::runner::RunEvent;
+use pool::{Decision, DevicePool};
 use run_log::RunLog;
 
 /// What an executor gets for one run.
@@ -31,6 +34,8 @@ pub struct JobContext<'a> {
     pub id: i64,
     /// The run's artifact directory (exists).
     pub dir: PathBuf,
+    /// The devices of the pool it holds, as many as `trainer.devices`.
+    pub devices: &'a engine::Devices,
     /// Set when the run should stop; check it between steps.
     pub cancel: &'a AtomicBool,
     /// Report progress.
@@ -39,8 +44,9 @@ pub struct JobContext<'a> {
 
 /// Runs one job on the calling (blocking) thread.
 pub trait Executor: Send + Sync + 'static {
-    /// Software and hardware facts recorded with every run (versions, backend, adapter).
-    fn environment(&self) -> BTreeMap<String, String>;
+    /// Software and hardware facts recorded with every run on `devices` (versions, backend,
+    /// adapter).
+    fn environment(&self, devices: &engine::Devices) -> BTreeMap<String, String>;
 
     /// Does the run, writing its directory (`spec.json`, `steps.jsonl`, `metrics.json` and the
     /// rest: [`crate::runner::files`]); returns its headline metrics. On cancellation return any
@@ -59,7 +65,7 @@ pub struct Queue {
     executor: Arc<dyn Executor>,
     data_dir: PathBuf,
     wake: Notify,
-    slots: Arc<Semaphore>,
+    pool: Mutex<DevicePool>,
     running: Mutex<HashMap<i64, Arc<AtomicBool>>>,
     shutting_down: AtomicBool,
     idle: Notify,
@@ -79,13 +85,13 @@ pub fn run_dir(data_dir: &Path, id: i64) -> PathBuf {
 }
 
 impl Queue {
-    /// A queue over `db` executing with `executor`, at most `concurrency` runs at once.
+    /// A queue over `db` executing with `executor` on `pool`.
     pub fn new(
         db: Db,
         hub: Arc<LiveHub>,
         executor: Arc<dyn Executor>,
         data_dir: PathBuf,
-        concurrency: usize,
+        pool: DevicePool,
     ) -> Arc<Self> {
         Arc::new(Self {
             db,
@@ -93,7 +99,7 @@ impl Queue {
             executor,
             data_dir,
             wake: Notify::new(),
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            pool: Mutex::new(pool),
             running: Mutex::new(HashMap::new()),
             shutting_down: AtomicBool::new(false),
             idle: Notify::new(),
@@ -103,6 +109,22 @@ impl Queue {
     /// Tells the dispatcher that a run was queued.
     pub fn notify(&self) {
         self.wake.notify_one();
+    }
+
+    fn pool(&self) -> std::sync::MutexGuard<'_, DevicePool> {
+        self.pool
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The pool's devices, their memory and the runs on them now.
+    pub fn devices(&self) -> Vec<shared::health::DeviceSlot> {
+        self.pool().slots()
+    }
+
+    /// How many devices the pool has: the most one run can take.
+    pub fn device_count(&self) -> usize {
+        self.pool().len()
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<AtomicBool>>> {
@@ -122,7 +144,8 @@ impl Queue {
         }
     }
 
-    /// Runs the dispatcher until shutdown: claim, execute on a blocking thread, repeat.
+    /// Runs the dispatcher until shutdown: place what fits, claim it, execute each on a blocking
+    /// thread; again whenever a run is queued or ends.
     pub fn start(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let queue = Arc::clone(self);
         tokio::spawn(async move {
@@ -130,40 +153,81 @@ impl Queue {
                 if queue.shutting_down.load(Ordering::SeqCst) {
                     return;
                 }
-                let Ok(permit) = Arc::clone(&queue.slots).acquire_owned().await else {
-                    return;
-                };
-                if queue.shutting_down.load(Ordering::SeqCst) {
-                    return;
+                if let Err(error) = queue.dispatch().await {
+                    tracing::error!(error = format!("{error:#}"), "placing queued runs");
                 }
-                let claimed = queue.db.call(db::claim_next).await;
-                match claimed {
-                    Ok(Some((id, spec))) => {
-                        let cancel = Arc::new(AtomicBool::new(false));
-                        queue.running().insert(id, Arc::clone(&cancel));
-                        let job_queue = Arc::clone(&queue);
-                        tokio::task::spawn_blocking(move || {
-                            job_queue.run_job(id, &spec, &cancel);
-                            job_queue.running().remove(&id);
-                            drop(permit);
-                            job_queue.wake.notify_one();
-                            job_queue.idle.notify_waiters();
-                        });
-                    }
-                    Ok(None) => {
-                        drop(permit);
-                        // Wake on a submission, or poll in case one was missed.
-                        let _ = tokio::time::timeout(Duration::from_secs(2), queue.wake.notified())
-                            .await;
-                    }
-                    Err(error) => {
-                        drop(permit);
-                        tracing::error!(error = format!("{error:#}"), "claiming a run");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
+                // Wake on a submission or an ending run, or poll in case one was missed.
+                let _ = tokio::time::timeout(Duration::from_secs(2), queue.wake.notified()).await;
             }
         })
+    }
+
+    /// One round: every queued run that fits the free devices now starts.
+    async fn dispatch(self: &Arc<Self>) -> anyhow::Result<()> {
+        let queued = self.db.call(|conn| db::queued_needs(conn)).await?;
+        if queued.is_empty() {
+            return Ok(());
+        }
+        let decisions = self.pool().schedule(&queued);
+        for (id, decision) in decisions {
+            if self.shutting_down.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            match decision {
+                Decision::TooBig => {
+                    let count = self.device_count();
+                    let wanted = queued.iter().find(|(q, _)| *q == id).map_or(0, |q| q.1);
+                    let error = format!(
+                        "trainer.devices: the run asks for {wanted} devices; this server's pool \
+                         has {count}"
+                    );
+                    if self
+                        .db
+                        .call(move |conn| db::fail_queued(conn, id, &error))
+                        .await?
+                    {
+                        self.hub.close(id);
+                    }
+                }
+                Decision::Start(indices) => self.start_run(id, &indices).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Holds `indices` for run `id`, claims it and executes it; frees them if it was no longer
+    /// queued.
+    async fn start_run(self: &Arc<Self>, id: i64, indices: &[usize]) -> anyhow::Result<()> {
+        let specs = self.pool().hold(id, indices);
+        let placement =
+            shared::run::Placement::local(specs.iter().map(ToString::to_string).collect());
+        let claimed = self
+            .db
+            .call(move |conn| db::claim(conn, id, &placement))
+            .await;
+        let spec = match claimed {
+            Ok(Some(spec)) => spec,
+            Ok(None) => {
+                self.pool().release(id);
+                return Ok(());
+            }
+            Err(error) => {
+                self.pool().release(id);
+                return Err(error);
+            }
+        };
+        let devices: engine::Devices = placement_devices(&specs).parse()?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.running().insert(id, Arc::clone(&cancel));
+        let job_queue = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            job_queue.run_job(id, &spec, &devices, &cancel);
+            job_queue.running().remove(&id);
+            job_queue.pool().release(id);
+            job_queue.wake.notify_one();
+            job_queue.idle.notify_waiters();
+        });
+        Ok(())
     }
 
     /// Stops claiming, cancels running jobs and waits up to `grace` for them to record their
@@ -188,8 +252,8 @@ impl Queue {
     }
 
     /// One run, start to final state (on a blocking thread).
-    fn run_job(&self, id: i64, spec: &RunSpec, cancel: &AtomicBool) {
-        let outcome = self.try_run_job(id, spec, cancel);
+    fn run_job(&self, id: i64, spec: &RunSpec, devices: &engine::Devices, cancel: &AtomicBool) {
+        let outcome = self.try_run_job(id, spec, devices, cancel);
         let (state, error, metrics) = match outcome {
             Ok(metrics) => (RunState::Succeeded, None, metrics),
             Err(_) if self.shutting_down.load(Ordering::SeqCst) => (
@@ -256,11 +320,12 @@ impl Queue {
         &self,
         id: i64,
         spec: &RunSpec,
+        devices: &engine::Devices,
         cancel: &AtomicBool,
     ) -> anyhow::Result<BTreeMap<String, f64>> {
         let dir = run_dir(&self.data_dir, id);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let environment = self.executor.environment();
+        let environment = self.executor.environment(devices);
         let run = self.db.call_blocking(|conn| {
             db::set_environment(conn, id, &environment)?;
             db::get_run(conn, id)
@@ -277,11 +342,21 @@ impl Queue {
         let mut ctx = JobContext {
             id,
             dir: dir.clone(),
+            devices,
             cancel,
             emit: &mut emit,
         };
         self.executor.execute(spec, &mut ctx)
     }
+}
+
+/// `cuda:0,cuda:1`: the list as `--devices` takes it.
+fn placement_devices(specs: &[engine::DeviceSpec]) -> String {
+    specs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Files under a run directory, relative, sorted (checkpoint shards included).

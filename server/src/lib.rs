@@ -46,20 +46,21 @@ pub struct Parts {
     pub data_dir: PathBuf,
     /// The UI's static files.
     pub static_dir: PathBuf,
-    /// What `/api/health` reports.
-    pub device: engine::DeviceInfo,
+    /// The host's device pool, in order: what each device is (the first is `/api/health`'s
+    /// backend).
+    pub devices: Vec<engine::DeviceInfo>,
     /// Models offered.
     pub registry: ModelRegistry,
     /// Token mode.
     pub auth: AuthMode,
-    /// Runs at once.
+    /// Runs at once on each device.
     pub concurrency: usize,
     /// Requeue runs left running by a previous process.
     pub requeue_interrupted: bool,
     /// Where `data.source.path` and `eval.retain_ref` may point (checked on submit).
     pub data_roots: Vec<PathBuf>,
-    /// The compute device's memory in bytes, which submitted runs are planned against (`None`:
-    /// unknown, not checked).
+    /// Each device's memory in bytes, which submitted runs are planned against (`None`: what
+    /// the device reports, or unknown and not checked).
     pub device_memory: Option<u64>,
 }
 
@@ -81,16 +82,39 @@ pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<
     for run in queued {
         hub.open(run);
     }
+    let specs = parts
+        .devices
+        .iter()
+        .map(|info| info.device.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let pool_devices: engine::Devices = specs
+        .parse()
+        .with_context(|| format!("the device pool `{specs}`"))?;
+    let memory: Vec<Option<u64>> = pool_devices
+        .specs()
+        .iter()
+        .map(|spec| {
+            parts
+                .device_memory
+                .or_else(|| runner::plan::device_memory(*spec))
+        })
+        .collect();
     let queue = Queue::new(
         db.clone(),
         Arc::clone(&hub),
         executor,
         parts.data_dir.clone(),
-        parts.concurrency,
+        jobs::pool::DevicePool::new(&pool_devices, &memory, parts.concurrency),
     );
     queue.start();
+    let first = parts
+        .devices
+        .into_iter()
+        .next()
+        .context("the device pool is empty")?;
     Ok(AppState {
-        health: Arc::new(state::health(parts.device)),
+        health: Arc::new(state::health(first)),
         static_dir: Arc::new(parts.static_dir),
         db,
         queue,
@@ -103,7 +127,7 @@ pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<
         }),
         auth: parts.auth,
         data_dir: Arc::new(parts.data_dir),
-        device_memory: parts.device_memory,
+        device_memory: memory.first().copied().flatten(),
     })
 }
 
@@ -137,16 +161,35 @@ pub fn places(args: &config::PlaceArgs, fake: bool) -> anyhow::Result<Places> {
     })
 }
 
-/// The engine executor and server parts `args` describe (device opened off the runtime).
+/// The engine executor and server parts `args` describe (devices opened off the runtime; not
+/// opened at all for the fake executor, which only names them).
 pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Arc<dyn Executor>)> {
-    let device = args.device;
-    let info = tokio::task::spawn_blocking(move || device.describe())
-        .await
-        .context("describing the compute device")?
-        .with_context(|| format!("opening --device {device}"))?;
-    tracing::info!(device = %info.device, backend = info.backend, adapter = %info.adapter, "compute device");
-    let place_args = args.places.clone();
+    let devices = args.devices.clone();
     let fake = args.fake_executor;
+    let infos = tokio::task::spawn_blocking(move || {
+        devices
+            .specs()
+            .iter()
+            .map(|&device| {
+                if fake {
+                    return Ok(engine::DeviceInfo {
+                        device: device.to_string(),
+                        backend: device.backend(),
+                        adapter: "fake executor".into(),
+                    });
+                }
+                device
+                    .describe()
+                    .with_context(|| format!("opening --devices {device}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })
+    .await
+    .context("describing the compute devices")??;
+    for info in &infos {
+        tracing::info!(device = %info.device, backend = info.backend, adapter = %info.adapter, "compute device");
+    }
+    let place_args = args.places.clone();
     let places = tokio::task::spawn_blocking(move || places(&place_args, fake))
         .await
         .context("finding models and data")??;
@@ -155,33 +198,29 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
     } else {
         AuthMode::Tokens
     });
-    let executor = EngineExecutor {
-        places: places.clone(),
-        device,
-        device_info: info.clone(),
-    };
-    let executor: Arc<dyn Executor> = if args.fake_executor {
+    let executor: Arc<dyn Executor> = if fake {
         Arc::new(jobs::fake::FakeExecutor {
             steps: 20,
             step_delay: Duration::from_millis(100),
             ..jobs::fake::FakeExecutor::default()
         })
     } else {
-        Arc::new(executor)
+        Arc::new(EngineExecutor {
+            places: places.clone(),
+            device_info: infos.clone(),
+        })
     };
     Ok((
         Parts {
             data_dir: args.places.data_dir.clone(),
             static_dir: args.static_dir.clone(),
-            device: info,
+            devices: infos,
             registry: places.registry,
             auth,
             concurrency: args.concurrency,
             requeue_interrupted: args.requeue_interrupted,
             data_roots: places.data_roots,
-            device_memory: args
-                .device_memory
-                .or_else(|| runner::plan::device_memory(device)),
+            device_memory: args.device_memory,
         },
         executor,
     ))

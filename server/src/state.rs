@@ -57,5 +57,6 @@ pub fn health(device: DeviceInfo) -> Health {
             adapter: device.adapter,
             precisions,
         },
+        devices: Vec::new(),
     }
 }

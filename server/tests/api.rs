@@ -63,7 +63,7 @@ async fn router(dir: &tempfile::TempDir) -> Router {
     let parts = server::Parts {
         data_dir: dir.path().join("data"),
         static_dir: dir.path().to_path_buf(),
-        device: device(),
+        devices: vec![device()],
         registry: server::models::ModelRegistry::default(),
         auth: server::auth::AuthMode::Off,
         concurrency: 1,

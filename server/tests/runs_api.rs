@@ -38,11 +38,11 @@ async fn server_with(auth: AuthMode, fake: FakeExecutor) -> Server {
     let parts = server::Parts {
         data_dir: dir.path().join("data"),
         static_dir: dir.path().join("public"),
-        device: engine::DeviceInfo {
+        devices: vec![engine::DeviceInfo {
             device: "cpu".into(),
             backend: "flex",
             adapter: "test".into(),
-        },
+        }],
         registry: server::models::ModelRegistry {
             roots: vec![models],
             hf_cache: None,

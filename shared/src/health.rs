@@ -11,8 +11,22 @@ pub struct Health {
     pub version: String,
     /// The git commit the binary was built from, or `"unknown"` outside a git checkout.
     pub git_commit: String,
-    /// The compute device runs execute on.
+    /// The compute device runs execute on (the first of the pool's).
     pub backend: BackendInfo,
+    /// The host's device pool: each device, its memory and the runs on it now.
+    #[serde(default)]
+    pub devices: Vec<DeviceSlot>,
+}
+
+/// One device of the host's pool (`lethe serve --devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSlot {
+    /// The device, e.g. `"cuda:1"`.
+    pub device: String,
+    /// Its memory in bytes, when known.
+    pub memory_bytes: Option<u64>,
+    /// The runs executing on it now.
+    pub runs: Vec<i64>,
 }
 
 /// The compute device of the server's job queue.
@@ -45,6 +59,11 @@ mod tests {
                 adapter: "AMD EPYC (2 threads)".into(),
                 precisions: vec!["f32".into()],
             },
+            devices: vec![DeviceSlot {
+                device: "cpu".into(),
+                memory_bytes: Some(1 << 30),
+                runs: vec![3],
+            }],
         }
     }
 
@@ -66,7 +85,8 @@ mod tests {
                 "version": "0.1.0",
                 "git_commit": "abc1234",
                 "backend": {"device": "cpu", "backend": "flex", "adapter": "AMD EPYC (2 threads)",
-                            "precisions": ["f32"]}
+                            "precisions": ["f32"]},
+                "devices": [{"device": "cpu", "memory_bytes": 1_073_741_824_u64, "runs": [3]}]
             })
         );
     }

@@ -16,7 +16,7 @@ mod validate;
 pub use data::{DataSource, DataSpec, PromptFormat, Split};
 pub use method::{Method, ParamInfo};
 pub use objective::{Direction, ObjectiveSpec, RetainLoss, Wrapper};
-pub use report::{Created, ModelEntry, RunDetail, RunPage, RunState, RunSummary};
+pub use report::{Created, ModelEntry, Placement, RunDetail, RunPage, RunState, RunSummary};
 pub use trainer::{
     CLASSIFIER_MAX_LENGTH, Dtype, EvalSpec, MAX_DEVICES, ReferenceMode, TrainerSpec,
 };

@@ -113,8 +113,11 @@ fn eval_logs(lr: f64) -> (Value, Value) {
 }
 
 impl Executor for FakeExecutor {
-    fn environment(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([("backend".into(), "fake".into())])
+    fn environment(&self, devices: &engine::Devices) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("backend".into(), "fake".into()),
+            ("device".into(), devices.to_string()),
+        ])
     }
 
     fn execute(

@@ -6,7 +6,9 @@ use shared::health::Health;
 
 use crate::state::AppState;
 
-/// The server's version, commit and compute device.
+/// The server's version, commit, compute backend, and its device pool with the runs on each.
 pub async fn get_health(State(state): State<AppState>) -> Json<Health> {
-    Json(Health::clone(&state.health))
+    let mut health = Health::clone(&state.health);
+    health.devices = state.queue.devices();
+    Json(health)
 }

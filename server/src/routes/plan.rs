@@ -29,20 +29,27 @@ pub fn plan_of(state: &AppState, spec: &RunSpec) -> Option<PlanReport> {
     ))
 }
 
-/// A 422 naming `trainer.devices` when the run asks for more devices than the server gives one
-/// run, `trainer.dtype` when the device does not train in that precision, or `trainer`
+/// A 422 naming `trainer.devices` when the run asks for more devices than the server's pool
+/// has, `trainer.dtype` when the device does not train in that precision, or `trainer`
 /// (prefixed, in sweeps) when `spec`'s plan does not fit the device.
 pub fn check_fits(state: &AppState, spec: &RunSpec, prefix: &str) -> ApiResult<()> {
-    // Each run of this server gets its one device (a pool of several is the device pool's).
-    if spec.trainer.devices > 1 {
+    let pool = state.queue.device_count();
+    if spec.trainer.devices > pool {
+        let devices: Vec<String> = state
+            .queue
+            .devices()
+            .into_iter()
+            .map(|d| d.device)
+            .collect();
         return Err(ApiError::invalid(
             "run spec",
             vec![FieldError {
                 field: format!("{prefix}trainer.devices"),
                 message: format!(
-                    "this server runs each run on one device ({}); a model split over {} \
-                     devices runs with `lethe unlearn --devices`",
-                    state.health.backend.device, spec.trainer.devices
+                    "the run asks for {} devices; this server's pool has {pool} ({}); start it \
+                     with more (`lethe serve --devices cuda:0,cuda:1`)",
+                    spec.trainer.devices,
+                    devices.join(", ")
                 ),
             }],
         ));

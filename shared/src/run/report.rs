@@ -110,6 +110,29 @@ pub struct RunDetail {
     pub artifacts: Vec<String>,
     /// Software and hardware that ran it (versions, backend, adapter).
     pub environment: BTreeMap<String, String>,
+    /// Where it ran, once it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+}
+
+/// Where a run executes: `{"executor": "local", "devices": ["cuda:0"]}` on this host's pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// `local` (this host's device pool).
+    pub executor: String,
+    /// The devices it holds, in the order its model's layers are split over them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
+}
+
+impl Placement {
+    /// A run on this host's `devices`.
+    pub fn local(devices: Vec<String>) -> Self {
+        Self {
+            executor: "local".into(),
+            devices,
+        }
+    }
 }
 
 /// One page of runs.
