@@ -9,6 +9,7 @@ use shared::paths;
 use crate::components::server_status::ServerStatus;
 use crate::components::token_control::TokenControl;
 use crate::pages::compare_page::ComparePage;
+use crate::pages::host_page::HostPage;
 use crate::pages::new_run_page::NewRunPage;
 use crate::pages::not_found_page::NotFoundPage;
 use crate::pages::run_page::RunPage;
@@ -24,11 +25,13 @@ pub enum Page {
     NewRun,
     /// The compare page.
     Compare,
+    /// The host's devices.
+    Host,
 }
 
 impl Page {
     /// Every navigation entry, in display order.
-    pub const NAV: [Page; 3] = [Page::Runs, Page::NewRun, Page::Compare];
+    pub const NAV: [Page; 4] = [Page::Runs, Page::NewRun, Page::Compare, Page::Host];
 
     /// The client route.
     pub fn path(self) -> &'static str {
@@ -36,6 +39,7 @@ impl Page {
             Page::Runs => paths::PAGE_RUNS,
             Page::NewRun => paths::PAGE_NEW_RUN,
             Page::Compare => paths::PAGE_COMPARE,
+            Page::Host => paths::PAGE_HOST,
         }
     }
 
@@ -45,6 +49,7 @@ impl Page {
             Page::Runs => "Runs",
             Page::NewRun => "New run",
             Page::Compare => "Compare",
+            Page::Host => "Host",
         }
     }
 
@@ -54,6 +59,7 @@ impl Page {
             Page::Runs => "nav-runs",
             Page::NewRun => "nav-new-run",
             Page::Compare => "nav-compare",
+            Page::Host => "nav-host",
         }
     }
 }
@@ -73,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/runs/new") view=NewRunPage/>
                     <Route path=path!("/runs/:id") view=RunPage/>
                     <Route path=path!("/compare") view=ComparePage/>
+                    <Route path=path!("/host") view=HostPage/>
                     <Route path=path!("/s/:slug") view=SharePage/>
                 </Routes>
             </main>
@@ -109,7 +116,7 @@ mod tests {
     #[test]
     fn navigation_labels_are_the_shells_contract() {
         let labels: Vec<_> = Page::NAV.iter().map(|page| page.label()).collect();
-        assert_eq!(labels, ["Runs", "New run", "Compare"]);
+        assert_eq!(labels, ["Runs", "New run", "Compare", "Host"]);
     }
 
     #[test]

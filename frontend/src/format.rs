@@ -1,7 +1,7 @@
 //! Pure formatting of run data for tables (tested natively).
 
 pub use shared::display::{gibberish, metric, objective};
-use shared::run::RunState;
+use shared::run::{Placement, RunState};
 
 /// Time since `then_ms` (Unix milliseconds) as `5s`, `3m`, `2h`, `4d`.
 pub fn age(now_ms: i64, then_ms: i64) -> String {
@@ -34,6 +34,26 @@ pub fn state_class(state: RunState) -> &'static str {
     }
 }
 
+/// Where a run ran, or runs: `Running on wgpu:0 and wgpu:1 of this host`.
+pub fn placement(placement: &Placement, state: RunState) -> String {
+    let verb = if state.is_terminal() {
+        "Ran"
+    } else {
+        "Running"
+    };
+    let devices = match placement.devices.as_slice() {
+        [] => String::new(),
+        [one] => format!(" on {one}"),
+        [rest @ .., last] => format!(" on {} and {last}", rest.join(", ")),
+    };
+    let place = if placement.executor == "local" {
+        " of this host".to_string()
+    } else {
+        format!(" ({})", placement.executor)
+    };
+    format!("{verb}{devices}{place}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +73,19 @@ mod tests {
         assert_eq!(count(1, "run"), "1 run");
         assert_eq!(count(0, "run"), "0 runs");
         assert_eq!(count(8, "pass"), "8 passes");
+    }
+
+    #[test]
+    fn placements_name_the_devices() {
+        let two = Placement::local(vec!["cuda:0".into(), "cuda:1".into()]);
+        assert_eq!(
+            placement(&two, RunState::Running),
+            "Running on cuda:0 and cuda:1 of this host"
+        );
+        let three = Placement::local(vec!["wgpu:0".into(), "wgpu:1".into(), "wgpu:2".into()]);
+        assert_eq!(
+            placement(&three, RunState::Succeeded),
+            "Ran on wgpu:0, wgpu:1 and wgpu:2 of this host"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! One component per client route.
 
 pub mod compare_page;
+pub mod host_page;
 pub mod new_run_page;
 pub mod not_found_page;
 pub mod run_page;

@@ -317,6 +317,9 @@ pub struct ServeArgs {
     /// Execute runs with the deterministic fake executor (tests and UI work without a model).
     #[arg(long, hide = true)]
     pub fake_executor: bool,
+    /// Steps of 100 ms each fake run takes (tests that watch a run while it runs).
+    #[arg(long, hide = true, default_value_t = 20)]
+    pub fake_steps: usize,
 }
 
 /// `lethe token ...`

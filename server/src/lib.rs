@@ -200,7 +200,7 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
     });
     let executor: Arc<dyn Executor> = if fake {
         Arc::new(jobs::fake::FakeExecutor {
-            steps: 20,
+            steps: args.fake_steps,
             step_delay: Duration::from_millis(100),
             ..jobs::fake::FakeExecutor::default()
         })

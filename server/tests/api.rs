@@ -129,7 +129,14 @@ async fn unknown_api_routes_are_json_404s_not_the_ui() {
 async fn index_and_client_routes_get_the_shell_with_hashed_bundle_names() {
     let dir = static_dir(true);
     let router = router(&dir).await;
-    for path in ["/", "/index.html", "/runs/new", "/compare", "/runs/42"] {
+    for path in [
+        "/",
+        "/index.html",
+        "/runs/new",
+        "/compare",
+        "/host",
+        "/runs/42",
+    ] {
         let (status, headers, body) = get(&router, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(

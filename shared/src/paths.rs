@@ -13,6 +13,8 @@ pub const PAGE_RUNS: &str = "/";
 pub const PAGE_NEW_RUN: &str = "/runs/new";
 /// Client route: the compare page.
 pub const PAGE_COMPARE: &str = "/compare";
+/// Client route: the host's device pool.
+pub const PAGE_HOST: &str = "/host";
 /// Client route prefix of a read-only shared result (`/s/{slug}`).
 pub const PAGE_SHARE_PREFIX: &str = "/s";
 /// API route: the runs collection.

@@ -21,11 +21,11 @@ async fn shell_renders_navigation_and_health_from_the_api() -> anyhow::Result<()
         .await?;
 
     let mut labels = Vec::new();
-    for test_id in ["nav-runs", "nav-new-run", "nav-compare"] {
+    for test_id in ["nav-runs", "nav-new-run", "nav-compare", "nav-host"] {
         let link = browser.find(&format!("[data-testid={test_id}]")).await?;
         labels.push(link.text().await?);
     }
-    assert_eq!(labels, ["Runs", "New run", "Compare"]);
+    assert_eq!(labels, ["Runs", "New run", "Compare", "Host"]);
     browser.find("[data-testid=page-runs]").await?;
 
     let version = browser

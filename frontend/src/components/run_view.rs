@@ -100,6 +100,10 @@ fn RunHeader(run: RunDetail, owner: bool) -> impl IntoView {
                 ", " {s.split.as_str()}
                 <span class="muted">{format!(" · run {} by {}", s.id, s.created_by)}</span>
             </p>
+            {run.placement.as_ref().map(|p| {
+                let text = format::placement(p, s.state);
+                view! { <p class="muted" data-testid="run-placement">{text}</p> }
+            })}
             {run.error.clone().map(|e| view! { <p class="error" role="alert" data-testid="run-error">{e}</p> })}
             {share}
         </header>

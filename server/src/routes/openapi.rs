@@ -58,7 +58,7 @@ fn schemas() -> Value {
                 "template": {"type": "string", "enum": ["plain", "chat"]},
                 "objective": schema_ref("ObjectiveSpec"),
                 "wrapper": schema_ref("Wrapper"),
-                "trainer": object(&[("lr", number.clone()), ("epochs", number.clone()), ("batch_size", integer.clone()), ("grad_accum", integer.clone()), ("warmup_epochs", number.clone()), ("weight_decay", number.clone()), ("seed", integer.clone()), ("dtype", json!({"type": "string", "enum": ["f32", "bf16", "f16"]})), ("gradient_checkpointing", boolean.clone()), ("reference_mode", json!({"type": "string", "enum": ["live", "cached"]})), ("optimizer_offload", boolean.clone())], &[]),
+                "trainer": object(&[("lr", number.clone()), ("epochs", number.clone()), ("batch_size", integer.clone()), ("grad_accum", integer.clone()), ("warmup_epochs", number.clone()), ("weight_decay", number.clone()), ("seed", integer.clone()), ("dtype", json!({"type": "string", "enum": ["f32", "bf16", "f16"]})), ("gradient_checkpointing", boolean.clone()), ("reference_mode", json!({"type": "string", "enum": ["live", "cached"]})), ("optimizer_offload", boolean.clone()), ("devices", integer.clone())], &[]),
                 "eval": object(&[("enabled", boolean.clone()), ("batch_size", integer.clone()), ("max_new_tokens", integer.clone()), ("retain_ref", string.clone())], &[]),
             }
         }),
@@ -86,6 +86,7 @@ fn schemas() -> Value {
             ("spec", schema_ref("RunSpec")), ("error", string.clone()), ("share_slug", string.clone()),
             ("artifacts", json!({"type": "array", "items": string})),
             ("environment", json!({"type": "object", "additionalProperties": string})),
+            ("placement", object(&[("executor", string.clone()), ("devices", json!({"type": "array", "items": string}))], &["executor"])),
         ], &["spec"])]}),
         "RunPage": object(&[("runs", json!({"type": "array", "items": schema_ref("RunSummary")})), ("total", integer.clone()), ("offset", integer.clone()), ("limit", integer)], &["runs", "total"]),
         "ModelEntry": object(&[("id", string.clone()), ("family", string.clone()), ("parameters", json!({"type": "integer"})), ("source", string.clone())], &["id"]),

@@ -1,0 +1,78 @@
+//! The Host view and where a run ran, in headless Chromium against the real `lethe serve` with
+//! a pool of two devices and the fake executor (a run of 15 s, so it is watched while it runs):
+//! the view paints each device with the run on it,
+//! and the run page says which devices it holds.
+
+use lethe_e2e::browser::Browser;
+use lethe_e2e::http;
+use lethe_e2e::pages::{fake_server, finished, models_dir};
+use shared::run::{Created, RunState};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_view_paints_each_device_with_its_run_and_the_run_says_where_it_ran()
+-> anyhow::Result<()> {
+    let models = models_dir();
+    let server = fake_server(
+        models.path(),
+        &["--devices", "wgpu:0,wgpu:1", "--fake-steps", "150"],
+    )
+    .await?;
+    let browser = Browser::start().await?;
+    browser.open(&server.base_url, "/host").await?;
+    browser
+        .wait_for_text("[data-testid=host-summary]", |t| {
+            t.starts_with("0 of 2 devices busy")
+        })
+        .await?;
+
+    // A run split over both devices: the view shows it on each, linked.
+    let spec = r#"{"model": "tiny", "objective": {"method": "npo"}, "trainer": {"devices": 2}}"#;
+    let response = http::post_json(server.authority(), "/api/runs", spec).await?;
+    assert_eq!(
+        response.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    let id = serde_json::from_slice::<Created>(&response.body)?.ids[0];
+    browser
+        .wait_for_text("[data-testid=host-summary]", |t| {
+            t.starts_with("2 of 2 devices busy")
+        })
+        .await?;
+    let names = browser.text("[data-testid=host-devices] tbody").await?;
+    assert!(
+        names.contains("wgpu:0") && names.contains("wgpu:1"),
+        "{names}"
+    );
+    let links = browser.painted("[data-testid=host-run]").await?;
+    assert!(
+        links.len() == 2 && links.iter().all(|l| l.visible()),
+        "each device paints its run's link: {links:?}"
+    );
+    browser.screenshot("host-two-devices-busy").await?;
+    browser.click("[data-testid=host-run]").await?;
+    browser
+        .wait_for_path(|path| path == format!("/runs/{id}"))
+        .await?;
+    let placement = browser
+        .wait_for_text("[data-testid=run-placement]", |t| !t.is_empty())
+        .await?;
+    assert!(
+        placement.ends_with("on wgpu:0 and wgpu:1 of this host"),
+        "{placement}"
+    );
+    let painted = browser.painted("[data-testid=run-placement]").await?;
+    assert!(painted.len() == 1 && painted[0].visible(), "{painted:?}");
+
+    let run = finished(&server, id, None).await?;
+    assert_eq!(run.summary.state, RunState::Succeeded);
+    browser.open(&server.base_url, "/host").await?;
+    browser
+        .wait_for_text("[data-testid=host-summary]", |t| {
+            t.starts_with("0 of 2 devices busy")
+        })
+        .await?;
+    assert_eq!(browser.count("[data-testid=host-run]").await?, 0);
+    browser.close().await
+}
