@@ -15,6 +15,7 @@ pub mod format;
 pub mod live;
 pub mod model_choice;
 pub mod pages;
+pub mod refresh;
 pub mod runs_query;
 pub mod sample_grid;
 

@@ -13,7 +13,7 @@ use shared::run::{Created, RunState};
 
 #[path = "support/serve.rs"]
 mod support;
-use support::{post, run, serve, wait_for};
+use support::{post, run, serve, tiny_model_root, wait_for};
 
 fn health(base: &str) -> Health {
     let text = ureq::get(&format!("{base}/api/health"))
@@ -27,9 +27,7 @@ fn health(base: &str) -> Health {
 #[test]
 fn runs_share_the_pool_one_per_device_and_a_two_device_run_gets_two() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("models");
-    std::fs::create_dir_all(root.join("tiny")).unwrap();
-    std::fs::write(root.join("tiny/config.json"), "{}").unwrap();
+    let root = tiny_model_root(dir.path());
     let data = dir.path().join("data");
     let server = serve(
         &data,

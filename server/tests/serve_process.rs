@@ -14,7 +14,7 @@ use shared::run::{Created, RunDetail, RunState};
 
 #[path = "support/serve.rs"]
 mod support;
-use support::{post, run, serve, shared_dir, small_tofu, wait_for};
+use support::{post, run, serve, shared_dir, small_tofu, tiny_model_root, wait_for};
 
 #[test]
 fn a_killed_server_restarts_with_the_run_interrupted_and_the_database_intact() {
@@ -204,9 +204,7 @@ async fn the_engine_runs_a_submitted_spec_end_to_end() {
 #[test]
 fn lethe_run_submits_to_a_server_or_runs_locally() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("models");
-    std::fs::create_dir_all(root.join("tiny")).unwrap();
-    std::fs::write(root.join("tiny/config.json"), "{}").unwrap();
+    let root = tiny_model_root(dir.path());
     let spec = dir.path().join("spec.json");
     std::fs::write(
         &spec,
@@ -269,9 +267,7 @@ fn lethe_run_submits_to_a_server_or_runs_locally() {
 #[test]
 fn tokens_made_by_the_cli_open_a_team_server_and_requeue_brings_back_interrupted_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("models");
-    std::fs::create_dir_all(root.join("tiny")).unwrap();
-    std::fs::write(root.join("tiny/config.json"), "{}").unwrap();
+    let root = tiny_model_root(dir.path());
     let data = dir.path().join("data");
     let lethe = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_lethe"))
@@ -455,9 +451,7 @@ fn the_demo_protocol_runs_from_generated_data_to_forget_quality() {
 #[test]
 fn the_study_expands_to_its_grid_and_the_report_matches_the_database() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("models");
-    std::fs::create_dir_all(root.join("tiny")).unwrap();
-    std::fs::write(root.join("tiny/config.json"), "{}").unwrap();
+    let root = tiny_model_root(dir.path());
     let data = dir.path().join("data");
     let server = serve(
         &data,

@@ -33,6 +33,23 @@ pub async fn fake_server(models: &Path, extra: &[&str]) -> anyhow::Result<LetheS
     LetheServer::start_with(&args).await
 }
 
+/// `POST /api/runs` with `spec` (JSON text), which must be created (201); the new run's id.
+pub async fn submit(server: &LetheServer, spec: &str) -> anyhow::Result<i64> {
+    let response = http::post_json(server.authority(), "/api/runs", spec).await?;
+    anyhow::ensure!(
+        response.status == 201,
+        "submitting {spec}: {} {}",
+        response.status,
+        String::from_utf8_lossy(&response.body)
+    );
+    let created: shared::run::Created = serde_json::from_slice(&response.body)?;
+    created
+        .ids
+        .first()
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("no run was created"))
+}
+
 /// Polls `GET /api/runs/{id}` until the run is in a terminal state.
 pub async fn finished(
     server: &LetheServer,

@@ -3,6 +3,7 @@
 
 use lethe_e2e::browser::Browser;
 use lethe_e2e::http;
+use lethe_e2e::pages::submit;
 use lethe_e2e::server::LetheServer;
 use shared::health::Health;
 
@@ -119,15 +120,7 @@ async fn runs_list_follows_a_submitted_run_to_its_result() -> anyhow::Result<()>
         .await?;
     browser.find("[data-testid=runs-empty]").await?;
     let spec = r#"{"model": "tiny", "objective": {"method": "npo"}, "wrapper": {"kind": "dv"}, "trainer": {"lr": 2e-5}}"#;
-    let response = http::post_json(server.authority(), "/api/runs", spec).await?;
-    assert_eq!(
-        response.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    let created: shared::run::Created = serde_json::from_slice(&response.body)?;
-    let id = created.ids[0];
+    let id = submit(&server, spec).await?;
     let row = browser.find(&format!("[data-testid=run-row-{id}]")).await?;
     let text = row.text().await?;
     assert!(

@@ -11,10 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use lethe_e2e::browser::Browser;
-use lethe_e2e::http;
-use lethe_e2e::pages::field;
+use lethe_e2e::pages::{field, submit};
 use lethe_e2e::server::{LetheServer, lethe};
-use shared::run::Created;
 
 /// The longest a real (tiny) run may take here.
 const RUN_LIMIT: Duration = Duration::from_secs(600);
@@ -148,14 +146,7 @@ async fn a_first_run_starts_on_the_demo_and_gets_forget_quality() -> anyhow::Res
     // A split the demo has no reference for: no forget quality, and the page says why.
     let spec = r#"{"model": "demo", "objective": {"method": "npo"}, "data": {"split": "forget05"},
         "trainer": {"lr": 2e-4, "epochs": 1}, "eval": {"max_new_tokens": 16}}"#;
-    let response = http::post_json(server.authority(), "/api/runs", spec).await?;
-    assert_eq!(
-        response.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    let id = serde_json::from_slice::<Created>(&response.body)?.ids[0];
+    let id = submit(&server, spec).await?;
     browser
         .open(&server.base_url, &format!("/runs/{id}"))
         .await?;

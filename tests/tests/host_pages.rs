@@ -4,9 +4,8 @@
 //! and the run page says which devices it holds.
 
 use lethe_e2e::browser::Browser;
-use lethe_e2e::http;
-use lethe_e2e::pages::{fake_server, finished, models_dir};
-use shared::run::{Created, RunState};
+use lethe_e2e::pages::{fake_server, finished, models_dir, submit};
+use shared::run::RunState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_host_view_paints_each_device_with_its_run_and_the_run_says_where_it_ran()
@@ -27,14 +26,7 @@ async fn the_host_view_paints_each_device_with_its_run_and_the_run_says_where_it
 
     // A run split over both devices: the view shows it on each, linked.
     let spec = r#"{"model": "tiny", "objective": {"method": "npo"}, "trainer": {"devices": 2}}"#;
-    let response = http::post_json(server.authority(), "/api/runs", spec).await?;
-    assert_eq!(
-        response.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    let id = serde_json::from_slice::<Created>(&response.body)?.ids[0];
+    let id = submit(&server, spec).await?;
     browser
         .wait_for_text("[data-testid=host-summary]", |t| {
             t.starts_with("2 of 2 devices busy")

@@ -7,6 +7,7 @@ use shared::paths;
 use shared::plan::human_bytes;
 
 use crate::api::client;
+use crate::refresh::refresh_tick;
 
 /// How often the pool refreshes.
 const REFRESH_MS: u64 = 2000;
@@ -14,17 +15,7 @@ const REFRESH_MS: u64 = 2000;
 /// The Host view.
 #[component]
 pub fn HostPage() -> impl IntoView {
-    let tick = RwSignal::new(0_u32);
-    let handle = set_interval_with_handle(
-        move || tick.update(|t| *t = t.wrapping_add(1)),
-        std::time::Duration::from_millis(REFRESH_MS),
-    )
-    .ok();
-    on_cleanup(move || {
-        if let Some(handle) = handle {
-            handle.clear();
-        }
-    });
+    let tick = refresh_tick(std::time::Duration::from_millis(REFRESH_MS));
     let health = LocalResource::new(move || {
         tick.get();
         client::get_health()

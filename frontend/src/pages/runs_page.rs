@@ -8,6 +8,7 @@ use shared::run::{Method, RunState, RunSummary};
 
 use crate::api::client;
 use crate::format;
+use crate::refresh::refresh_tick;
 use crate::runs_query::{RunsQuery, SORTS};
 
 /// How often the list refreshes.
@@ -16,17 +17,7 @@ const REFRESH_MS: u64 = 2000;
 /// The runs list.
 #[component]
 pub fn RunsPage() -> impl IntoView {
-    let tick = RwSignal::new(0_u32);
-    let handle = set_interval_with_handle(
-        move || tick.update(|t| *t = t.wrapping_add(1)),
-        std::time::Duration::from_millis(REFRESH_MS),
-    )
-    .ok();
-    on_cleanup(move || {
-        if let Some(handle) = handle {
-            handle.clear();
-        }
-    });
+    let tick = refresh_tick(std::time::Duration::from_millis(REFRESH_MS));
     let params = use_query_map();
     let query = Memo::new(move |_| params.with(|p| RunsQuery::from_params(|k| p.get(k))));
     let navigate = use_navigate();

@@ -25,6 +25,14 @@ pub fn shared_dir() -> Option<PathBuf> {
     }
 }
 
+/// `dir/models` holding `tiny`, a model with an empty config: enough for the fake executor.
+pub fn tiny_model_root(dir: &Path) -> PathBuf {
+    let root = dir.join("models");
+    std::fs::create_dir_all(root.join("tiny")).unwrap();
+    std::fs::write(root.join("tiny/config.json"), "{}").unwrap();
+    root
+}
+
 /// A running server.
 pub struct Serve {
     /// The process.
