@@ -4,12 +4,14 @@
 #
 # Installs: Debian's wasm-capable Rust (rustc-web, cargo-web, rust-web-src, lld-22; rustup ships no
 # wasm32 std here, see shared/toolchain/WASM.md), Chromium + chromedriver (browser tests), Mesa's
-# lavapipe (wgpu without a GPU), wasm-bindgen-cli at the exact version in Cargo.lock, and
+# lavapipe (wgpu without a GPU), SLURM and munge (the one-node cluster of scripts/slurm-dev.sh),
+# wasm-bindgen-cli at the exact version in Cargo.lock, and
 # binaryen's wasm-opt from npm into .tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-22 chromium chromium-driver mesa-vulkan-drivers libvulkan1)
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-22 chromium chromium-driver mesa-vulkan-drivers libvulkan1
+  slurm-wlm munge)
 BINARYEN_VERSION=132
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }

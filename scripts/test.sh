@@ -4,7 +4,8 @@
 # Runs setup first (installs what is missing, builds the UI bundle and the release binary), then:
 # formatting, clippy with warnings denied, the dependency rule, docs, the wasm32 check of
 # shared + frontend, and every test of the workspace in release mode (numeric code is too slow in
-# debug). The end-to-end tests in tests/ start the real `lethe` binary and headless Chromium.
+# debug). The end-to-end tests in tests/ start the real `lethe` binary and headless Chromium; the
+# SLURM tests submit to a one-node cluster that this script starts and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '\033[1m[test]\033[0m %s\n' "$*" >&2; }
@@ -39,6 +40,12 @@ DOCS_RS=1 CUDARC_CUDA_VERSION=12080 cargo check -p server --features cuda --quie
 
 log "cargo doc --workspace --no-deps"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+log "a one-node SLURM cluster for the tests that submit to one (scripts/slurm-dev.sh)"
+export LETHE_SLURM_DIR="${LETHE_SLURM_DIR:-/tmp/lethe-slurm}"
+scripts/slurm-dev.sh start
+trap 'scripts/slurm-dev.sh stop' EXIT
+export SLURM_CONF="$LETHE_SLURM_DIR/slurm.conf"
 
 log "cargo test --workspace --release"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"

@@ -17,6 +17,7 @@ pub mod live;
 pub mod models;
 pub mod routes;
 pub mod runner;
+pub mod slurm;
 pub mod state;
 
 use std::net::SocketAddr;
