@@ -19,6 +19,7 @@ use shared::run::{RunSpec, RunState};
 use tokio::sync::Notify;
 
 pub mod fake;
+pub mod follow;
 pub mod pool;
 pub mod run_log;
 
