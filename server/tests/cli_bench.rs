@@ -1,31 +1,15 @@
 //! `lethe bench`, the measurements of `scripts/gpu_check.sh`, on the CPU: the tiny fixtures'
 //! logits agree with transformers, and NPO steps of a random model of a `config.json` report
 //! their speed, measured peak and plan, with `--auto` choosing the plan's settings.
-#![expect(
-    clippy::unwrap_used,
-    reason = "fixture helpers panic on setup failure, like the tests"
-)]
-
-use std::process::Command;
 
 use serde_json::Value;
 
 #[path = "support/serve.rs"]
 mod support;
-use support::shared_dir;
+use support::{lethe_json, shared_dir};
 
 fn bench(args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_lethe"))
-        .arg("bench")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    lethe_json(&[&["bench"], args].concat())
 }
 
 #[test]

@@ -8,7 +8,6 @@
 )]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -16,21 +15,10 @@ use shared::run::{Created, RunState};
 
 #[path = "support/serve.rs"]
 mod support;
-use support::{post, serve, shared_dir, small_tofu, wait_for};
+use support::{lethe_json, post, serve, shared_dir, small_tofu, wait_for};
 
 fn plan(args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_lethe"))
-        .arg("plan")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    lethe_json(&[&["plan"], args, &["--json"]].concat())
 }
 
 fn part(plan: &Value, place: &str, name: &str) -> u64 {

@@ -72,6 +72,21 @@ pub fn serve(data_dir: &Path, extra: &[&str]) -> Serve {
     Serve { child, base }
 }
 
+/// `lethe ARGS`, which must succeed; its stdout as JSON.
+pub fn lethe_json(args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "lethe {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// See the module.
 pub fn post(base: &str, path: &str, body: &Value) -> Value {
     let response = ureq::post(&format!("{base}{path}"))
