@@ -34,24 +34,43 @@ pub fn state_class(state: RunState) -> &'static str {
     }
 }
 
-/// Where a run ran, or runs: `Running on wgpu:0 and wgpu:1 of this host`.
+/// Where a run ran, or runs: `Running on wgpu:0 and wgpu:1 of this host`, or `Running as
+/// SLURM job 4242 (PENDING)`.
 pub fn placement(placement: &Placement, state: RunState) -> String {
-    let verb = if state.is_terminal() {
-        "Ran"
-    } else {
-        "Running"
-    };
+    let done = state.is_terminal();
+    if let Some(job) = &placement.job_id {
+        let verb = if done { "Ran" } else { "Running" };
+        let cluster = if placement.executor == "slurm" {
+            "SLURM".to_string()
+        } else {
+            placement.executor.clone()
+        };
+        let job_state = placement
+            .job_state
+            .as_ref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        let requeues = match placement.requeues {
+            0 => String::new(),
+            1 => ", requeued once: started again from scratch".to_string(),
+            n => format!(", requeued {n} times: started again from scratch"),
+        };
+        return format!("{verb} as {cluster} job {job}{job_state}{requeues}");
+    }
+    if placement.executor != "local" {
+        return if done {
+            format!("Handed to {}", placement.executor)
+        } else {
+            format!("Being submitted to {}", placement.executor)
+        };
+    }
+    let verb = if done { "Ran" } else { "Running" };
     let devices = match placement.devices.as_slice() {
         [] => String::new(),
         [one] => format!(" on {one}"),
         [rest @ .., last] => format!(" on {} and {last}", rest.join(", ")),
     };
-    let place = if placement.executor == "local" {
-        " of this host".to_string()
-    } else {
-        format!(" ({})", placement.executor)
-    };
-    format!("{verb}{devices}{place}")
+    format!("{verb}{devices} of this host")
 }
 
 #[cfg(test)]
@@ -86,6 +105,26 @@ mod tests {
         assert_eq!(
             placement(&three, RunState::Succeeded),
             "Ran on wgpu:0, wgpu:1 and wgpu:2 of this host"
+        );
+        let mut job = Placement::slurm(Some("4242".into()));
+        assert_eq!(
+            placement(&job, RunState::Running),
+            "Running as SLURM job 4242"
+        );
+        job.job_state = Some("PENDING".into());
+        assert_eq!(
+            placement(&job, RunState::Running),
+            "Running as SLURM job 4242 (PENDING)"
+        );
+        job.job_state = Some("COMPLETED".into());
+        job.requeues = 1;
+        assert_eq!(
+            placement(&job, RunState::Succeeded),
+            "Ran as SLURM job 4242 (COMPLETED), requeued once: started again from scratch"
+        );
+        assert_eq!(
+            placement(&Placement::slurm(None), RunState::Running),
+            "Being submitted to slurm"
         );
     }
 }

@@ -10,6 +10,7 @@ use engine::{DeviceSpec, Devices};
 mod bench_args;
 mod plan_args;
 mod run_args;
+mod slurm_args;
 
 pub use bench_args::{BenchCommand, NpoStepArgs, ParityArgs};
 pub use plan_args::{MemorySwitches, PlanArgs};
@@ -17,6 +18,7 @@ pub use run_args::{
     EvalArgs, FinetuneArgs, LossArgs, ObjectiveArgs, PlaceArgs, TemplateChoice, TrainArgs,
     UnlearnArgs, WorkerArgs,
 };
+pub use slurm_args::{ExecutorArgs, ExecutorKind};
 
 /// Lethe: a workbench for LLM unlearning research.
 #[derive(Debug, clap::Parser)]
@@ -314,7 +316,11 @@ pub struct ServeArgs {
     /// `interrupted`.
     #[arg(long, env = "LETHE_REQUEUE_INTERRUPTED")]
     pub requeue_interrupted: bool,
-    /// Execute runs with the deterministic fake executor (tests and UI work without a model).
+    /// Where runs execute: this host, or a SLURM cluster.
+    #[command(flatten)]
+    pub executor: ExecutorArgs,
+    /// Execute runs with the deterministic fake executor (tests and UI work without a model;
+    /// with `--executor slurm`, the workers fake the run).
     #[arg(long, hide = true)]
     pub fake_executor: bool,
     /// Steps of 100 ms each fake run takes (tests that watch a run while it runs).

@@ -15,7 +15,8 @@ mod lifecycle;
 mod tokens;
 
 pub use lifecycle::{
-    cancel_queued, claim, fail_queued, finish_run, queued_needs, recover, set_environment,
+    cancel_queued, claim, fail_queued, finish_run, queued_needs, recover, running_placed,
+    set_environment, set_placement,
 };
 pub use tokens::{TokenRow, has_tokens, insert_token, list_tokens, revoke_token, token_by_hash};
 

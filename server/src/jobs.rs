@@ -1,11 +1,15 @@
 //! The job queue: runs wait in SQLite as `queued`; a dispatcher places them on the host's
 //! [device pool](pool) (each device at most `concurrency` runs, default 1; a run takes as many
 //! devices as it asks for), claims each atomically with its placement, and executes it on a
-//! dedicated blocking thread, never on the async runtime. The [`Executor`] does the work (the engine, or a fake in
-//! tests) writes the run's directory and reports steps, evaluation progress and log lines, which
-//! the queue fans out through [`LiveHub`] (log lines also to `log.txt`) and turns into the final state:
-//! `succeeded` with metrics, `failed` with the error, `cancelled` on request, or `interrupted`
-//! when the server shuts down mid-run.
+//! dedicated blocking thread, never on the async runtime. The [`Executor`] does the work (the
+//! engine, a SLURM cluster, or a fake in tests), writes the run's directory and reports steps,
+//! evaluation progress and log lines, which the queue fans out through [`LiveHub`] (log lines also
+//! to `log.txt`) and turns into the final state ([`execute`]): `succeeded` with metrics, `failed`
+//! with the error, `cancelled` on request, or `interrupted` when the server shuts down mid-run.
+//!
+//! A [`Reach::Cluster`] executor is handed every queued run at once (the cluster schedules
+//! them), and its runs outlive the server: shutdown leaves them running and the next start
+//! re-attaches to them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -13,11 +17,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use shared::live::StepPoint;
-use shared::run::{RunSpec, RunState};
+use shared::run::{Placement, RunSpec, RunState};
 use tokio::sync::Notify;
 
+mod contract;
+pub mod execute;
 pub mod fake;
 pub mod follow;
 pub mod pool;
@@ -25,39 +30,8 @@ pub mod run_log;
 
 use crate::db::{self, Db};
 use crate::live::LiveHub;
-use crate::runner::RunEvent;
+pub use contract::{Detached, Executor, Handover, JobContext, Reach};
 use pool::{Decision, DevicePool};
-use run_log::RunLog;
-
-/// What an executor gets for one run.
-pub struct JobContext<'a> {
-    /// Run id.
-    pub id: i64,
-    /// The run's artifact directory (exists).
-    pub dir: PathBuf,
-    /// The devices of the pool it holds, as many as `trainer.devices`.
-    pub devices: &'a engine::Devices,
-    /// Set when the run should stop; check it between steps.
-    pub cancel: &'a AtomicBool,
-    /// Report progress.
-    pub emit: &'a mut dyn FnMut(RunEvent),
-}
-
-/// Runs one job on the calling (blocking) thread.
-pub trait Executor: Send + Sync + 'static {
-    /// Software and hardware facts recorded with every run on `devices` (versions, backend,
-    /// adapter).
-    fn environment(&self, devices: &engine::Devices) -> BTreeMap<String, String>;
-
-    /// Does the run, writing its directory (`spec.json`, `steps.jsonl`, `metrics.json` and the
-    /// rest: [`crate::runner::files`]); returns its headline metrics. On cancellation return any
-    /// error after noticing `ctx.cancel`; the queue records `cancelled`.
-    fn execute(
-        &self,
-        spec: &RunSpec,
-        ctx: &mut JobContext<'_>,
-    ) -> anyhow::Result<BTreeMap<String, f64>>;
-}
 
 /// The queue's shared state.
 pub struct Queue {
@@ -118,14 +92,22 @@ impl Queue {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The pool's devices, their memory and the runs on them now.
+    /// The pool's devices, their memory and the runs on them now (none for a cluster
+    /// executor: the cluster places its runs).
     pub fn devices(&self) -> Vec<shared::health::DeviceSlot> {
-        self.pool().slots()
+        match self.executor.reach() {
+            Reach::Host => self.pool().slots(),
+            Reach::Cluster => Vec::new(),
+        }
     }
 
-    /// How many devices the pool has: the most one run can take.
+    /// The most devices one run can take: the pool's size, or for a cluster what a run may
+    /// ask for at all.
     pub fn device_count(&self) -> usize {
-        self.pool().len()
+        match self.executor.reach() {
+            Reach::Host => self.pool().len(),
+            Reach::Cluster => shared::run::MAX_DEVICES,
+        }
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<AtomicBool>>> {
@@ -150,6 +132,11 @@ impl Queue {
     pub fn start(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let queue = Arc::clone(self);
         tokio::spawn(async move {
+            if queue.executor.reach() == Reach::Cluster
+                && let Err(error) = queue.reattach().await
+            {
+                tracing::error!(error = format!("{error:#}"), "re-attaching to cluster jobs");
+            }
             loop {
                 if queue.shutting_down.load(Ordering::SeqCst) {
                     return;
@@ -163,10 +150,48 @@ impl Queue {
         })
     }
 
-    /// One round: every queued run that fits the free devices now starts.
+    /// Follows again the cluster jobs of runs that were running when the server last stopped.
+    async fn reattach(self: &Arc<Self>) -> anyhow::Result<()> {
+        let running = self.db.call(|conn| db::running_placed(conn)).await?;
+        for (id, spec, placement) in running {
+            let devices = match self.executor.hand_over(spec.trainer.devices) {
+                Ok((_, devices)) => devices,
+                Err(error) => {
+                    let error = format!("{error:#}");
+                    self.db
+                        .call(move |conn| {
+                            db::finish_run(
+                                conn,
+                                id,
+                                RunState::Failed,
+                                Some(&error),
+                                &BTreeMap::new(),
+                            )
+                        })
+                        .await?;
+                    continue;
+                }
+            };
+            tracing::info!(run = id, job = ?placement.job_id, "re-attaching");
+            self.spawn_run(id, spec, devices, placement);
+        }
+        Ok(())
+    }
+
+    /// One round: every queued run that fits the free devices now starts (with a cluster
+    /// executor, every queued run).
     async fn dispatch(self: &Arc<Self>) -> anyhow::Result<()> {
         let queued = self.db.call(|conn| db::queued_needs(conn)).await?;
         if queued.is_empty() {
+            return Ok(());
+        }
+        if self.executor.reach() == Reach::Cluster {
+            for (id, wanted) in queued {
+                if self.shutting_down.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+                self.hand_over_run(id, wanted).await?;
+            }
             return Ok(());
         }
         let decisions = self.pool().schedule(&queued);
@@ -204,7 +229,10 @@ impl Queue {
             shared::run::Placement::local(specs.iter().map(ToString::to_string).collect());
         let claimed = self
             .db
-            .call(move |conn| db::claim(conn, id, &placement))
+            .call({
+                let placement = placement.clone();
+                move |conn| db::claim(conn, id, &placement)
+            })
             .await;
         let spec = match claimed {
             Ok(Some(spec)) => spec,
@@ -218,27 +246,69 @@ impl Queue {
             }
         };
         let devices: engine::Devices = placement_devices(&specs).parse()?;
+        self.spawn_run(id, spec, devices, placement);
+        Ok(())
+    }
+
+    /// Claims queued run `id` for the cluster executor and executes it; a run the executor
+    /// cannot take fails.
+    async fn hand_over_run(self: &Arc<Self>, id: i64, wanted: usize) -> anyhow::Result<()> {
+        let (placement, devices) = match self.executor.hand_over(wanted) {
+            Ok(slot) => slot,
+            Err(error) => {
+                let error = format!("{error:#}");
+                if self
+                    .db
+                    .call(move |conn| db::fail_queued(conn, id, &error))
+                    .await?
+                {
+                    self.hub.close(id);
+                }
+                return Ok(());
+            }
+        };
+        let claim = placement.clone();
+        let claimed = self
+            .db
+            .call(move |conn| db::claim(conn, id, &claim))
+            .await?;
+        if let Some(spec) = claimed {
+            self.spawn_run(id, spec, devices, placement);
+        }
+        Ok(())
+    }
+
+    /// Executes claimed run `id` on a blocking thread; frees its devices when it ends.
+    fn spawn_run(
+        self: &Arc<Self>,
+        id: i64,
+        spec: RunSpec,
+        devices: engine::Devices,
+        placement: Placement,
+    ) {
         let cancel = Arc::new(AtomicBool::new(false));
         self.running().insert(id, Arc::clone(&cancel));
         let job_queue = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            job_queue.run_job(id, &spec, &devices, &cancel);
+            job_queue.run_job(id, &spec, &devices, placement, &cancel);
             job_queue.running().remove(&id);
             job_queue.pool().release(id);
             job_queue.wake.notify_one();
             job_queue.idle.notify_waiters();
         });
-        Ok(())
     }
 
     /// Stops claiming, cancels running jobs and waits up to `grace` for them to record their
-    /// final state (`interrupted`).
+    /// final state (`interrupted`). A cluster executor's runs are not cancelled: they go on, and
+    /// the next start re-attaches to them.
     pub async fn shutdown(&self, grace: Duration) {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
-        let flags: Vec<Arc<AtomicBool>> = self.running().values().cloned().collect();
-        for flag in flags {
-            flag.store(true, Ordering::SeqCst);
+        if self.executor.reach() == Reach::Host {
+            let flags: Vec<Arc<AtomicBool>> = self.running().values().cloned().collect();
+            for flag in flags {
+                flag.store(true, Ordering::SeqCst);
+            }
         }
         let deadline = tokio::time::Instant::now() + grace;
         while !self.running().is_empty() {
@@ -250,104 +320,6 @@ impl Queue {
                 return;
             }
         }
-    }
-
-    /// One run, start to final state (on a blocking thread).
-    fn run_job(&self, id: i64, spec: &RunSpec, devices: &engine::Devices, cancel: &AtomicBool) {
-        let outcome = self.try_run_job(id, spec, devices, cancel);
-        let (state, error, metrics) = match outcome {
-            Ok(metrics) => (RunState::Succeeded, None, metrics),
-            Err(_) if self.shutting_down.load(Ordering::SeqCst) => (
-                RunState::Interrupted,
-                Some("the server shut down while this run was running".to_string()),
-                BTreeMap::new(),
-            ),
-            Err(_) if cancel.load(Ordering::SeqCst) => (RunState::Cancelled, None, BTreeMap::new()),
-            Err(error) => (
-                RunState::Failed,
-                Some(format!("{error:#}")),
-                BTreeMap::new(),
-            ),
-        };
-        let live = self.hub.get(id);
-        if let Some(live) = &live
-            && !metrics.is_empty()
-        {
-            live.metrics(metrics.clone());
-        }
-        let ending = match (state, &error) {
-            (RunState::Failed | RunState::Interrupted, Some(error)) => {
-                format!("{}: {error}", state.as_str())
-            }
-            _ => state.as_str().to_string(),
-        };
-        self.log_line(id, live.as_deref(), &ending);
-        let stored = self.db.call_blocking(|conn| {
-            db::finish_run(conn, id, state, error.as_deref(), &metrics)?;
-            db::get_run(conn, id)
-        });
-        match stored {
-            Ok(Some(mut run)) => {
-                run.artifacts = list_artifacts(&run_dir(&self.data_dir, id));
-                if let Some(live) = &live {
-                    live.state(run);
-                }
-            }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::error!(
-                    run = id,
-                    error = format!("{error:#}"),
-                    "recording the final state"
-                );
-            }
-        }
-        self.hub.close(id);
-        tracing::info!(run = id, state = state.as_str(), "run finished");
-    }
-
-    /// Appends `line` to run `id`'s log file and shows it to live viewers. A log that cannot
-    /// be written is reported, not fatal: the run's results matter more than its log.
-    fn log_line(&self, id: i64, live: Option<&crate::live::RunLive>, line: &str) {
-        if let Err(error) = RunLog::new(&run_dir(&self.data_dir, id)).append(line) {
-            tracing::warn!(run = id, %error, "writing the run's log");
-        }
-        if let Some(live) = live {
-            live.log(line.to_string());
-        }
-    }
-
-    fn try_run_job(
-        &self,
-        id: i64,
-        spec: &RunSpec,
-        devices: &engine::Devices,
-        cancel: &AtomicBool,
-    ) -> anyhow::Result<BTreeMap<String, f64>> {
-        let dir = run_dir(&self.data_dir, id);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let environment = self.executor.environment(devices);
-        let run = self.db.call_blocking(|conn| {
-            db::set_environment(conn, id, &environment)?;
-            db::get_run(conn, id)
-        })?;
-        let run = run.context("the run vanished from the database")?;
-        let live = self.hub.open(run.clone());
-        live.state(run);
-        tracing::info!(run = id, "run started");
-        let mut emit = |event: RunEvent| match event {
-            RunEvent::Step(point) => live.step(point),
-            RunEvent::Eval(point) => live.eval(point),
-            RunEvent::Log(line) => self.log_line(id, Some(&*live), &line),
-        };
-        let mut ctx = JobContext {
-            id,
-            dir: dir.clone(),
-            devices,
-            cancel,
-            emit: &mut emit,
-        };
-        self.executor.execute(spec, &mut ctx)
     }
 }
 

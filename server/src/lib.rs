@@ -72,7 +72,11 @@ pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<
         .with_context(|| format!("creating --data-dir {}", parts.data_dir.display()))?;
     let db = Db::open(&parts.data_dir.join("lethe.db"))?;
     let requeue = parts.requeue_interrupted;
-    let recovered = db.call(move |conn| db::recover(conn, requeue)).await?;
+    // A cluster's jobs go on without the server: the queue follows them again.
+    let keep = (executor.reach() == jobs::Reach::Cluster).then(|| executor.name());
+    let recovered = db
+        .call(move |conn| db::recover(conn, requeue, keep))
+        .await?;
     if !recovered.is_empty() {
         tracing::warn!(runs = ?recovered, requeued = requeue, "runs were running when the server last stopped");
     }
@@ -92,15 +96,20 @@ pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<
     let pool_devices: engine::Devices = specs
         .parse()
         .with_context(|| format!("the device pool `{specs}`"))?;
+    let cluster = executor.reach() == jobs::Reach::Cluster;
     let memory: Vec<Option<u64>> = pool_devices
         .specs()
         .iter()
         .map(|spec| {
-            parts
-                .device_memory
-                .or_else(|| runner::plan::device_memory(*spec))
+            // A cluster node's memory is not this host's.
+            parts.device_memory.or_else(|| {
+                (!cluster)
+                    .then(|| runner::plan::device_memory(*spec))
+                    .flatten()
+            })
         })
         .collect();
+    let executor_name = executor.name();
     let queue = Queue::new(
         db.clone(),
         Arc::clone(&hub),
@@ -115,7 +124,7 @@ pub async fn start(parts: Parts, executor: Arc<dyn Executor>) -> anyhow::Result<
         .next()
         .context("the device pool is empty")?;
     Ok(AppState {
-        health: Arc::new(state::health(first)),
+        health: Arc::new(state::health(first, executor_name)),
         static_dir: Arc::new(parts.static_dir),
         db,
         queue,
@@ -167,16 +176,21 @@ pub fn places(args: &config::PlaceArgs, fake: bool) -> anyhow::Result<Places> {
 pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Arc<dyn Executor>)> {
     let devices = args.devices.clone();
     let fake = args.fake_executor;
+    let slurm = args.executor.executor == config::ExecutorKind::Slurm;
     let infos = tokio::task::spawn_blocking(move || {
         devices
             .specs()
             .iter()
             .map(|&device| {
-                if fake {
+                if fake || slurm {
                     return Ok(engine::DeviceInfo {
                         device: device.to_string(),
                         backend: device.backend(),
-                        adapter: "fake executor".into(),
+                        adapter: if slurm {
+                            "on the SLURM cluster's nodes".into()
+                        } else {
+                            "fake executor".into()
+                        },
                     });
                 }
                 device
@@ -199,7 +213,18 @@ pub async fn engine_parts(args: &config::ServeArgs) -> anyhow::Result<(Parts, Ar
     } else {
         AuthMode::Tokens
     });
-    let executor: Arc<dyn Executor> = if fake {
+    let executor: Arc<dyn Executor> = if slurm {
+        std::fs::create_dir_all(&args.places.data_dir)
+            .with_context(|| format!("creating --data-dir {}", args.places.data_dir.display()))?;
+        let settings = slurm::script::JobSettings::from_args(args, &places)?;
+        Arc::new(slurm::SlurmExecutor::new(
+            settings,
+            args.devices.first(),
+            &args.places.data_dir,
+            Duration::from_secs(args.executor.slurm_probe_timeout),
+            Duration::from_secs_f64(args.executor.slurm_poll.max(0.05)),
+        ))
+    } else if fake {
         Arc::new(jobs::fake::FakeExecutor {
             steps: args.fake_steps,
             step_delay: Duration::from_millis(100),

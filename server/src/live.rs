@@ -143,6 +143,22 @@ impl RunLive {
         self.emit(&mut inner, |seq| ServerEvent::State { seq, state, error });
     }
 
+    /// Replaces the run as stored (where it runs changed) and sends viewers a fresh snapshot;
+    /// with `restart` the steps and evaluation progress so far are dropped (the run starts
+    /// again from scratch).
+    pub fn replace(&self, run: RunDetail, restart: bool) {
+        let mut inner = lock(&self.inner);
+        inner.run = run;
+        if restart {
+            inner.steps.clear();
+            inner.eval = None;
+            inner.last_eval = None;
+        }
+        inner.seq += 1;
+        // No receivers is fine: nobody is watching.
+        let _ = self.tx.send(Self::snapshot_of(&inner));
+    }
+
     /// The run's state as last recorded.
     pub fn run_state(&self) -> RunState {
         lock(&self.inner).run.summary.state

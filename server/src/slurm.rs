@@ -2,7 +2,7 @@
 //! jobs SLURM is running, `scontrol show job -o` and then `sacct -c` (the `jobcomp/filetxt` log,
 //! which works without slurmdbd) say how a finished job ended, and `scancel` cancels. The
 //! commands find the cluster as any SLURM client does (`SLURM_CONF`, or the default
-//! configuration).
+//! configuration). [`SlurmExecutor`] runs the server's runs as jobs through them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +10,13 @@ use std::process::Command;
 
 use anyhow::Context as _;
 use serde_json::Value;
+
+mod executor;
+mod probe;
+pub mod script;
+mod watch;
+
+pub use executor::SlurmExecutor;
 
 /// A job's state, as SLURM names it (`JOB_STATE_STRING` without the `JOB_` prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +114,8 @@ pub struct JobStatus {
     pub reason: String,
     /// `exit:signal`, when known (`3:0`).
     pub exit_code: String,
+    /// Times SLURM requeued it (`restart_cnt`, `Restarts=`); 0 where the source does not say.
+    pub restarts: u32,
 }
 
 fn command(program: &str) -> Command {
@@ -206,6 +215,10 @@ pub fn parse_squeue(text: &str) -> anyhow::Result<BTreeMap<String, JobStatus>> {
                 state: JobState::parse(&state),
                 reason: job["state_reason"].as_str().unwrap_or_default().to_string(),
                 exit_code: String::new(),
+                restarts: job["restart_cnt"]
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(0),
             },
         );
     }
@@ -225,6 +238,7 @@ pub fn parse_scontrol(text: &str) -> Option<JobStatus> {
         state: JobState::parse(&field("JobState")),
         reason: field("Reason"),
         exit_code: field("ExitCode"),
+        restarts: field("Restarts").parse().unwrap_or(0),
     })
 }
 
@@ -237,6 +251,7 @@ pub fn parse_sacct(text: &str, job: &str) -> Option<JobStatus> {
             state: JobState::parse(parts.next().unwrap_or_default()),
             reason: String::new(),
             exit_code: parts.next().unwrap_or_default().to_string(),
+            restarts: 0,
         })
     })
 }
@@ -248,10 +263,11 @@ mod tests {
     #[test]
     fn squeue_json_of_slurm_22_and_later_reads_alike() {
         let old = r#"{"meta": {}, "errors": [], "jobs": [
-            {"job_id": 12, "job_state": "RUNNING", "state_reason": "None"},
+            {"job_id": 12, "job_state": "RUNNING", "state_reason": "None", "restart_cnt": 1},
             {"job_id": 13, "job_state": "PENDING", "state_reason": "Resources"}]}"#;
         let jobs = parse_squeue(old).unwrap();
         assert_eq!(jobs["12"].state, JobState::Running);
+        assert_eq!(jobs["12"].restarts, 1);
         assert_eq!(jobs["13"].reason, "Resources");
         let new =
             r#"{"jobs": [{"job_id": 7, "job_state": ["NODE_FAIL"], "state_reason": "NodeDown"}]}"#;
@@ -264,11 +280,12 @@ mod tests {
     #[test]
     fn scontrol_and_sacct_say_how_a_job_ended() {
         let line = "JobId=1 UserId=root(0) Name=wrap JobState=FAILED Reason=NonZeroExitCode \
-                    Dependency=(null) ExitCode=3:0 NodeList=vm";
+                    Dependency=(null) Restarts=2 ExitCode=3:0 NodeList=vm";
         let status = parse_scontrol(line).unwrap();
         assert_eq!(status.state, JobState::Failed);
         assert_eq!(status.reason, "NonZeroExitCode");
         assert_eq!(status.exit_code, "3:0");
+        assert_eq!(status.restarts, 2);
         assert_eq!(
             parse_scontrol("slurm_load_jobs error: Invalid job id"),
             None

@@ -36,7 +36,7 @@ pub struct AppState {
 }
 
 /// The health document for a server computing on `device`.
-pub fn health(device: DeviceInfo) -> Health {
+pub fn health(device: DeviceInfo, executor: &str) -> Health {
     let precisions = device
         .device
         .parse::<engine::DeviceSpec>()
@@ -58,5 +58,6 @@ pub fn health(device: DeviceInfo) -> Health {
             precisions,
         },
         devices: Vec::new(),
+        executor: executor.to_string(),
     }
 }

@@ -13,9 +13,17 @@ pub struct Health {
     pub git_commit: String,
     /// The compute device runs execute on (the first of the pool's).
     pub backend: BackendInfo,
-    /// The host's device pool: each device, its memory and the runs on it now.
+    /// The host's device pool: each device, its memory and the runs on it now (empty when a
+    /// cluster places the runs).
     #[serde(default)]
     pub devices: Vec<DeviceSlot>,
+    /// Where runs execute: `local` (this host's pool) or `slurm` (jobs of a SLURM cluster).
+    #[serde(default = "local")]
+    pub executor: String,
+}
+
+fn local() -> String {
+    "local".to_string()
 }
 
 /// One device of the host's pool (`lethe serve --devices`).
@@ -64,6 +72,7 @@ mod tests {
                 memory_bytes: Some(1 << 30),
                 runs: vec![3],
             }],
+            executor: "local".into(),
         }
     }
 

@@ -26,6 +26,16 @@ pub fn HostPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading the devices…"</p> }>
                 {move || Suspend::new(async move {
                     match health.await {
+                        Ok(health) if health.executor != "local" => view! {
+                            <p class="muted" data-testid="host-summary">
+                                {format!(
+                                    "Runs go to a {} cluster as jobs, which its scheduler places; \
+                                     each run's page names its job.",
+                                    if health.executor == "slurm" { "SLURM" } else { health.executor.as_str() }
+                                )}
+                            </p>
+                        }
+                        .into_any(),
                         Ok(health) => {
                             let busy = health.devices.iter().filter(|d| !d.runs.is_empty()).count();
                             let summary = format!(

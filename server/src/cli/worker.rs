@@ -3,17 +3,26 @@
 //! every run writes (`steps.jsonl`, `checkpoint/`, `eval/`, `metrics.json`), appends its log to
 //! `log.txt`, and ends with `state.json`: `succeeded`, `failed` with the error, or `cancelled`
 //! (SIGTERM or Ctrl-C stop it between steps). It exits non-zero unless the run succeeded.
+//!
+//! Each start is an attempt (`SLURM_RESTART_COUNT`, 0 for the first): what an earlier attempt
+//! wrote is moved to `attempts/<n>/` before this one begins, so a requeued job starts from
+//! scratch and never mixes its files with a killed one's, and the `attempt` file says which
+//! attempt the directory's files belong to.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::Context as _;
-use shared::run::{RunSpec, RunState};
+use shared::run::{Placement, RunSpec, RunState};
 
 use super::progress::RunProgress;
 use crate::config::WorkerArgs;
+use crate::jobs::fake::FakeExecutor;
+use crate::jobs::follow::attempt;
 use crate::jobs::run_log::RunLog;
+use crate::jobs::{Executor as _, JobContext};
 use crate::runner::{self, RunEnd, RunEvent};
 
 fn read_spec(dir: &Path) -> anyhow::Result<RunSpec> {
@@ -28,6 +37,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     if !dir.is_dir() {
         anyhow::bail!("{}: not a run directory", dir.display());
     }
+    attempt::begin(&dir, args.attempt)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let signal = {
         let cancel = Arc::clone(&cancel);
@@ -85,24 +95,38 @@ fn execute(
     cancel: &AtomicBool,
 ) -> anyhow::Result<std::collections::BTreeMap<String, f64>> {
     let spec = read_spec(dir)?;
-    let places = crate::places(&args.places, false)?;
     let log = RunLog::new(dir);
     let mut progress = RunProgress::default();
-    let result = runner::execute(
-        &spec,
-        &places,
-        dir,
-        &args.device,
-        &mut |event| {
-            if let RunEvent::Log(line) = &event
-                && let Err(error) = log.append(line)
-            {
-                tracing::warn!(%error, "writing the run's log");
-            }
-            progress.show(&event);
-        },
-        cancel,
-    );
+    let mut emit = |event: RunEvent| {
+        if let RunEvent::Log(line) = &event
+            && let Err(error) = log.append(line)
+        {
+            tracing::warn!(%error, "writing the run's log");
+        }
+        progress.show(&event);
+    };
+    let result = if args.fake_executor {
+        let fake = FakeExecutor {
+            steps: args.fake_steps,
+            step_delay: Duration::from_millis(100),
+            ..FakeExecutor::default()
+        };
+        let detach = AtomicBool::new(false);
+        let mut ctx = JobContext {
+            id: 0,
+            dir: dir.to_path_buf(),
+            devices: &args.device,
+            placement: Placement::local(vec![args.device.to_string()]),
+            cancel,
+            detach: &detach,
+            emit: &mut emit,
+            hand_over: &mut |_| {},
+        };
+        fake.execute(&spec, &mut ctx)
+    } else {
+        let places = crate::places(&args.places, false)?;
+        runner::execute(&spec, &places, dir, &args.device, &mut emit, cancel)
+    };
     progress.finish();
     result
 }

@@ -53,6 +53,16 @@ pub struct WorkerArgs {
         default_value = "cpu"
     )]
     pub device: Devices,
+    /// Which attempt this is: SLURM counts the times it requeued the job. An earlier
+    /// attempt's files are moved to `attempts/<n>/` first.
+    #[arg(long, hide = true, env = "SLURM_RESTART_COUNT", default_value_t = 0)]
+    pub attempt: u32,
+    /// Fake the run with the deterministic fake executor (tests of the SLURM path).
+    #[arg(long, hide = true)]
+    pub fake_executor: bool,
+    /// Steps of 100 ms each a fake run takes.
+    #[arg(long, hide = true, default_value_t = 20)]
+    pub fake_steps: usize,
 }
 
 /// Flags of `lethe eval`.

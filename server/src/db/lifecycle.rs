@@ -110,27 +110,52 @@ pub fn cancel_queued(conn: &mut Connection, id: i64) -> anyhow::Result<Option<(b
         .map(|state| (changed == 1, state)))
 }
 
+/// Records where running run `id` is now (a cluster job's id and state).
+pub fn set_placement(conn: &mut Connection, id: i64, placement: &Placement) -> anyhow::Result<()> {
+    conn.execute(
+        "UPDATE runs SET placement = ?2 WHERE id = ?1 AND state = 'running'",
+        params![id, serde_json::to_string(placement)?],
+    )?;
+    Ok(())
+}
+
+/// The running runs with their specs and placements (at start-up: those a cluster still runs).
+pub fn running_placed(conn: &Connection) -> anyhow::Result<Vec<(i64, RunSpec, Placement)>> {
+    Ok(super::runs_in_state(conn, RunState::Running)?
+        .into_iter()
+        .filter_map(|run| Some((run.summary.id, run.spec, run.placement?)))
+        .collect())
+}
+
 /// At start-up: runs left `running` by a previous process become `interrupted`, or `queued`
-/// again when `requeue`. Returns their ids.
-pub fn recover(conn: &mut Connection, requeue: bool) -> anyhow::Result<Vec<i64>> {
+/// again when `requeue`; those placed on executor `keep` (a cluster, where they go on without
+/// the server) stay `running`. Returns the ids of the runs it changed.
+pub fn recover(
+    conn: &mut Connection,
+    requeue: bool,
+    keep: Option<&str>,
+) -> anyhow::Result<Vec<i64>> {
     let tx = conn.transaction()?;
+    let stale = "state = 'running' AND coalesce(json_extract(placement, '$.executor'), '') \
+                 IS NOT coalesce(?1, '-')";
     let ids = {
-        let mut statement = tx.prepare("SELECT id FROM runs WHERE state = 'running'")?;
+        let mut statement = tx.prepare(&format!("SELECT id FROM runs WHERE {stale}"))?;
         statement
-            .query_map([], |row| row.get(0))?
+            .query_map([keep], |row| row.get(0))?
             .collect::<Result<Vec<i64>, _>>()?
     };
     if requeue {
         tx.execute(
-            "UPDATE runs SET state = 'queued', started_at_ms = NULL WHERE state = 'running'",
-            [],
+            &format!("UPDATE runs SET state = 'queued', started_at_ms = NULL WHERE {stale}"),
+            [keep],
         )?;
     } else {
         tx.execute(
-            "UPDATE runs SET state = 'interrupted', finished_at_ms = ?1,
-                error = 'the server stopped while this run was running'
-             WHERE state = 'running'",
-            [now_ms()],
+            &format!(
+                "UPDATE runs SET state = 'interrupted', finished_at_ms = ?2,
+                    error = 'the server stopped while this run was running' WHERE {stale}"
+            ),
+            params![keep, now_ms()],
         )?;
     }
     tx.commit()?;

@@ -1,7 +1,9 @@
 //! Following a run directory that a worker elsewhere writes (`lethe worker` on a compute node
 //! that shares the filesystem): what it appends to `steps.jsonl` and `log.txt` becomes the
 //! events a local run emits, and its `state.json` says how it ended. The directory is the only
-//! channel, so a server that restarts follows the same files again from the start.
+//! channel, so a server that restarts follows the same files again from the start. Steps and
+//! the end are read only from the [attempt] the cluster runs now, so a requeued job's
+//! viewers never see a killed attempt's steps as the new one's.
 
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -9,6 +11,8 @@ use std::path::{Path, PathBuf};
 use shared::live::StepPoint;
 
 use crate::runner::RunEnd;
+
+pub mod attempt;
 
 /// What the worker appended since the last look.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,34 +69,56 @@ impl Tail {
 #[derive(Debug)]
 pub struct RunFollower {
     dir: PathBuf,
+    attempt: u32,
+    seen: Option<u32>,
     steps: Tail,
     log: Tail,
 }
 
 impl RunFollower {
-    /// Follows `dir` from the start of its files.
-    pub fn new(dir: &Path) -> Self {
+    /// Follows `dir` from the start of its files: the log, and the steps of attempt `attempt`.
+    pub fn new(dir: &Path, attempt: u32) -> Self {
         Self {
             dir: dir.to_path_buf(),
+            attempt,
+            seen: None,
             steps: Tail::new(dir.join(shared::paths::ARTIFACT_STEPS)),
             log: Tail::new(dir.join(shared::paths::ARTIFACT_LOG)),
         }
     }
 
+    /// Whether the directory's outputs are those of the attempt followed.
+    fn current(&mut self) -> bool {
+        let now = attempt::current(&self.dir);
+        if now != self.seen {
+            // Another attempt's files: what was read of them does not count.
+            self.seen = now;
+            self.steps = Tail::new(self.dir.join(shared::paths::ARTIFACT_STEPS));
+        }
+        now == Some(self.attempt)
+    }
+
     /// The steps and log lines appended since the last call, steps first; a steps line that is
     /// not a step is skipped.
     pub fn poll(&mut self) -> std::io::Result<Vec<Followed>> {
-        let steps = self
-            .steps
-            .lines()?
-            .into_iter()
-            .filter_map(|line| serde_json::from_str(&line).ok().map(Followed::Step));
-        let log = self.log.lines()?.into_iter().map(Followed::Log);
-        Ok(steps.chain(log).collect())
+        let mut out = Vec::new();
+        if self.current() {
+            out.extend(
+                self.steps
+                    .lines()?
+                    .into_iter()
+                    .filter_map(|line| serde_json::from_str(&line).ok().map(Followed::Step)),
+            );
+        }
+        out.extend(self.log.lines()?.into_iter().map(Followed::Log));
+        Ok(out)
     }
 
-    /// How the worker ended the run, once its `state.json` exists.
-    pub fn end(&self) -> Option<RunEnd> {
+    /// How the worker of the attempt followed ended the run, once its `state.json` exists.
+    pub fn end(&mut self) -> Option<RunEnd> {
+        if !self.current() {
+            return None;
+        }
         RunEnd::read(&self.dir).ok()
     }
 }
@@ -117,8 +143,9 @@ mod tests {
     #[test]
     fn complete_lines_are_relayed_once_and_torn_ones_wait() {
         let dir = tempfile::tempdir().unwrap();
-        let mut follower = RunFollower::new(dir.path());
+        let mut follower = RunFollower::new(dir.path(), 0);
         assert_eq!(follower.poll().unwrap(), []);
+        attempt::begin(dir.path(), 0).unwrap();
         assert_eq!(follower.end(), None);
         let steps = dir.path().join(shared::paths::ARTIFACT_STEPS);
         let log = dir.path().join(shared::paths::ARTIFACT_LOG);
@@ -165,6 +192,25 @@ mod tests {
             metrics: [("forget_quality".to_string(), 0.5)].into(),
         };
         end.write(dir.path()).unwrap();
-        assert_eq!(follower.end(), Some(end));
+        assert_eq!(follower.end(), Some(end.clone()));
+
+        // Following attempt 1 of the same directory: attempt 0's steps and end are not its own.
+        let mut requeued = RunFollower::new(dir.path(), 1);
+        let old = requeued.poll().unwrap();
+        assert!(
+            old.iter().all(|f| matches!(f, Followed::Log(_))),
+            "only the log is shared between attempts: {old:?}"
+        );
+        assert_eq!(requeued.end(), None);
+        attempt::begin(dir.path(), 1).unwrap();
+        assert_eq!(requeued.poll().unwrap(), []);
+        append(
+            &steps,
+            &format!("{}\n", serde_json::to_string(&step(1)).unwrap()),
+        );
+        assert_eq!(requeued.poll().unwrap(), [Followed::Step(step(1))]);
+        assert_eq!(requeued.end(), None);
+        end.write(dir.path()).unwrap();
+        assert_eq!(requeued.end(), Some(end));
     }
 }

@@ -50,10 +50,16 @@ impl Drop for Serve {
 
 /// See the module.
 pub fn serve(data_dir: &Path, extra: &[&str]) -> Serve {
+    serve_env(data_dir, extra, &[])
+}
+
+/// [`serve`] with more environment variables.
+pub fn serve_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lethe"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
+        .envs(env.iter().copied())
         .env("HF_HUB_OFFLINE", "1")
         .env("HF_HUB_CACHE", data_dir.join("no-hf-cache"))
         .stdout(Stdio::piped())

@@ -115,14 +115,33 @@ pub struct RunDetail {
     pub placement: Option<Placement>,
 }
 
-/// Where a run executes: `{"executor": "local", "devices": ["cuda:0"]}` on this host's pool.
+/// Where a run executes: `{"executor": "local", "devices": ["cuda:0"]}` on this host's pool, or
+/// `{"executor": "slurm", "job_id": "4242"}` as a job of a SLURM cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
-    /// `local` (this host's device pool).
+    /// `local` (this host's device pool) or `slurm` (a cluster job).
     pub executor: String,
     /// The devices it holds, in the order its model's layers are split over them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
+    /// The cluster's id for its job, once submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// The job's state as the cluster last said (`PENDING`, `RUNNING`), while it is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_state: Option<String>,
+    /// Times the cluster requeued the job (node failure, preemption); each requeue starts the
+    /// run again from scratch.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub requeues: u32,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if"
+)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Placement {
@@ -131,6 +150,20 @@ impl Placement {
         Self {
             executor: "local".into(),
             devices,
+            job_id: None,
+            job_state: None,
+            requeues: 0,
+        }
+    }
+
+    /// A run handed to a SLURM cluster, not yet (`None`) or already submitted as `job_id`.
+    pub fn slurm(job_id: Option<String>) -> Self {
+        Self {
+            executor: "slurm".into(),
+            devices: Vec::new(),
+            job_id,
+            job_state: None,
+            requeues: 0,
         }
     }
 }
