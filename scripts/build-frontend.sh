@@ -2,9 +2,8 @@
 # Builds the leptos UI to wasm and writes it into public/pkg/ under content-hashed names, with
 # public/pkg/manifest.json telling the server which names index.html should load.
 #
-# The wasm build uses Debian's rustc-web through `cargo +debian-web` and build-std (recipe:
-# shared/toolchain/WASM.md); RUSTC_BOOTSTRAP stays on this command only, never in a config that
-# native builds read.
+# The wasm build uses the toolchain scripts/setup.sh chose (scripts/wasm-toolchain.sh: rustup's
+# wasm32 target, or Debian's rustc-web with build-std).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +11,8 @@ front_target="${CARGO_TARGET_DIR:-$PWD/target}/front"
 wasm_opt=.tools/node_modules/.bin/wasm-opt
 log() { printf '\033[1m[frontend]\033[0m %s\n' "$*" >&2; }
 
-log "cargo +debian-web build -p frontend (wasm32, profile wasm-release)"
-RUSTC_BOOTSTRAP=1 cargo +debian-web build -p frontend --profile wasm-release \
-  --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --target-dir "$front_target"
+log "cargo build -p frontend (wasm32, profile wasm-release)"
+scripts/wasm-toolchain.sh cargo build -p frontend --profile wasm-release --target-dir "$front_target"
 
 staging=$(mktemp -d public/.pkg-XXXXXX)
 trap 'rm -rf "$staging"' EXIT

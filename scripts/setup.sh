@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Installs everything Lethe needs on a fresh Debian machine, then builds the web UI and the
-# `lethe` binary (target/release/lethe). Idempotent: a second run only rebuilds what changed.
+# Installs everything Lethe needs on a fresh Debian or Ubuntu machine, then builds the web UI and
+# the `lethe` binary (target/release/lethe). Idempotent: a second run only rebuilds what changed.
 #
-# Installs: Debian's wasm-capable Rust (rustc-web, cargo-web, rust-web-src, lld-22; rustup ships no
-# wasm32 std here, see shared/toolchain/WASM.md), Chromium + chromedriver (browser tests), Mesa's
-# lavapipe (wgpu without a GPU), SLURM and munge (the one-node cluster of scripts/slurm-dev.sh),
-# wasm-bindgen-cli at the exact version in Cargo.lock, and
-# binaryen's wasm-opt from npm into .tools/.
+# Installs: the wasm32 Rust toolchain (scripts/wasm-toolchain.sh: `rustup target add` where rustup
+# can fetch it, else Debian's wasm-capable rustc-web), Chromium + chromedriver (browser tests),
+# Mesa's lavapipe (wgpu without a GPU), SLURM and munge (the one-node cluster of
+# scripts/slurm-dev.sh), wasm-bindgen-cli at the exact version in Cargo.lock, and binaryen's
+# wasm-opt from npm into .tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-22 chromium chromium-driver mesa-vulkan-drivers libvulkan1
-  slurm-wlm munge)
+APT_PACKAGES=(mesa-vulkan-drivers libvulkan1 slurm-wlm munge)
+# Debian names Chromium `chromium`; Ubuntu's apt has only `chromium-browser`, a snap that does not
+# run in containers, so there the browser tests need Debian's or Google's build on PATH.
+if apt-cache show chromium >/dev/null 2>&1; then
+  APT_PACKAGES+=(chromium chromium-driver)
+fi
 BINARYEN_VERSION=132
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -28,10 +32,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-if ! rustup toolchain list | grep -q '^debian-web'; then
-  log "rustup toolchain link debian-web /usr"
-  rustup toolchain link debian-web /usr
-fi
+log "wasm32 toolchain: $(scripts/wasm-toolchain.sh setup)"
 
 wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then

@@ -30,8 +30,8 @@ if cargo tree -p engine -e normal --prefix none | grep -E '^(shared|server) ' ; 
 fi
 
 log "cargo check -p shared -p frontend --target wasm32-unknown-unknown"
-RUSTC_BOOTSTRAP=1 cargo +debian-web check -p shared -p frontend --target wasm32-unknown-unknown \
-  -Zbuild-std=std,panic_abort --target-dir "${CARGO_TARGET_DIR:-$PWD/target}/front"
+scripts/wasm-toolchain.sh cargo check -p shared -p frontend \
+  --target-dir "${CARGO_TARGET_DIR:-$PWD/target}/front"
 
 log "cargo check -p server --features cuda"
 # No CUDA toolkit is needed: CUDARC_CUDA_VERSION pins the driver API cudarc binds, and DOCS_RS

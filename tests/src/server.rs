@@ -65,18 +65,35 @@ impl LetheServer {
 
     /// [`Self::start`] with extra `lethe serve` flags (`--fake-executor`, `--model-root DIR`).
     pub async fn start_with(extra: &[&std::ffi::OsStr]) -> anyhow::Result<Self> {
+        let mut command = Command::new(lethe_binary()?);
+        command
+            .arg("serve")
+            .arg("--static-dir")
+            .arg(repo_root().join("public"))
+            .args(extra);
+        Self::launch(command).await
+    }
+
+    /// `./lethe serve` of an unpacked release (`scripts/package.sh`) in `dir`: its own binary
+    /// and `public/`, with no `PATH` at all (no toolchain, no other program).
+    pub async fn start_unpacked(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let mut command = Command::new(dir.join("lethe"));
+        command.arg("serve").current_dir(dir).env("PATH", "");
+        Self::launch(command).await
+    }
+
+    /// Runs `command --addr 127.0.0.1:0 --device cpu --data-dir <fresh>`, where `command` is
+    /// `lethe serve` with the caller's flags.
+    async fn launch(mut command: Command) -> anyhow::Result<Self> {
         let data_dir_guard = tempfile::Builder::new()
             .prefix("lethe-e2e-data")
             .tempdir()
             .context("creating a data dir")?;
         let data_dir = data_dir_guard.path().to_path_buf();
-        let mut child = Command::new(lethe_binary()?)
-            .args(["serve", "--addr", "127.0.0.1:0", "--device", "cpu"])
+        let mut child = command
+            .args(["--addr", "127.0.0.1:0", "--device", "cpu"])
             .arg("--data-dir")
             .arg(&data_dir)
-            .arg("--static-dir")
-            .arg(repo_root().join("public"))
-            .args(extra)
             .env("HF_HUB_OFFLINE", "1")
             .env("HF_HUB_CACHE", data_dir.join("no-hf-cache"))
             .stdout(Stdio::piped())
