@@ -23,7 +23,8 @@ use slurm::{
 };
 
 /// A real run (the engine on the tiny Llama fixture) submitted over HTTP becomes a SLURM job
-/// whose worker streams its steps to a websocket viewer, and succeeds with metrics.
+/// whose worker streams its steps and evaluation progress to a websocket viewer, and succeeds
+/// with metrics.
 #[test]
 fn a_run_becomes_a_slurm_job_that_streams_its_steps_and_succeeds() {
     let Some(shared) = shared_dir() else { return };
@@ -85,14 +86,18 @@ fn a_run_becomes_a_slurm_job_that_streams_its_steps_and_succeeds() {
     assert!(
         run_dir.join("slurm.sh").is_file() && run_dir.join(format!("slurm-{job}.out")).is_file()
     );
-    let (steps, state) = viewer.join().unwrap();
-    assert_eq!(state, Some(RunState::Succeeded));
+    let viewed = viewer.join().unwrap();
+    assert_eq!(viewed.state, Some(RunState::Succeeded));
     assert_eq!(
-        steps.len(),
+        viewed.steps.len(),
         steps_written(&run_dir),
         "the viewer saw every step"
     );
-    assert!(!steps.is_empty());
+    assert!(!viewed.steps.is_empty());
+    assert!(
+        viewed.evals > 0,
+        "the worker's evaluation progress reached the viewer"
+    );
     let jobs = completed_jobs_in(&run_dir);
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert!(jobs[0].ends_with("|COMPLETED"), "{jobs:?}");
@@ -239,14 +244,14 @@ fn a_restarted_server_reattaches_to_its_running_job() {
     };
     let done = terminal(&second.base, id);
     assert_eq!(done.summary.state, RunState::Succeeded, "{:?}", done.error);
-    let ((steps, state), caught_up) = viewer.join().unwrap();
+    let (viewed, caught_up) = viewer.join().unwrap();
     eprintln!(
         "re-attached to job {job}: a viewer of the new server had the {seen} earlier steps {} ms \
          after the restart began",
         caught_up.unwrap().as_millis()
     );
-    assert_eq!(state, Some(RunState::Succeeded));
-    let numbers: Vec<usize> = steps.iter().map(|s| s.step).collect();
+    assert_eq!(viewed.state, Some(RunState::Succeeded));
+    let numbers: Vec<usize> = viewed.steps.iter().map(|s| s.step).collect();
     assert_eq!(numbers, (1..=80).collect::<Vec<_>>(), "no lost steps");
     let jobs = completed_jobs_in(&run_dir);
     assert_eq!(jobs.len(), 1, "exactly one job: {jobs:?}");

@@ -95,7 +95,8 @@ mod tests {
                 "git_commit": "abc1234",
                 "backend": {"device": "cpu", "backend": "flex", "adapter": "AMD EPYC (2 threads)",
                             "precisions": ["f32"]},
-                "devices": [{"device": "cpu", "memory_bytes": 1_073_741_824_u64, "runs": [3]}]
+                "devices": [{"device": "cpu", "memory_bytes": 1_073_741_824_u64, "runs": [3]}],
+                "executor": "local"
             })
         );
     }

@@ -69,9 +69,8 @@ impl LetheServer {
         command
             .arg("serve")
             .arg("--static-dir")
-            .arg(repo_root().join("public"))
-            .args(extra);
-        Self::launch(command).await
+            .arg(repo_root().join("public"));
+        Self::launch(command, extra).await
     }
 
     /// `./lethe serve` of an unpacked release (`scripts/package.sh`) in `dir`: its own binary
@@ -79,12 +78,12 @@ impl LetheServer {
     pub async fn start_unpacked(dir: &std::path::Path) -> anyhow::Result<Self> {
         let mut command = Command::new(dir.join("lethe"));
         command.arg("serve").current_dir(dir).env("PATH", "");
-        Self::launch(command).await
+        Self::launch(command, &[]).await
     }
 
-    /// Runs `command --addr 127.0.0.1:0 --device cpu --data-dir <fresh>`, where `command` is
-    /// `lethe serve` with the caller's flags.
-    async fn launch(mut command: Command) -> anyhow::Result<Self> {
+    /// Runs `command --addr 127.0.0.1:0 --device cpu --data-dir <fresh> EXTRA…`, where `command`
+    /// is `lethe serve` (with a static dir or not); the extra flags come last, so they win.
+    async fn launch(mut command: Command, extra: &[&std::ffi::OsStr]) -> anyhow::Result<Self> {
         let data_dir_guard = tempfile::Builder::new()
             .prefix("lethe-e2e-data")
             .tempdir()
@@ -94,6 +93,7 @@ impl LetheServer {
             .args(["--addr", "127.0.0.1:0", "--device", "cpu"])
             .arg("--data-dir")
             .arg(&data_dir)
+            .args(extra)
             .env("HF_HUB_OFFLINE", "1")
             .env("HF_HUB_CACHE", data_dir.join("no-hf-cache"))
             .stdout(Stdio::piped())

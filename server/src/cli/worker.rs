@@ -97,11 +97,16 @@ fn execute(
     let spec = read_spec(dir)?;
     let log = RunLog::new(dir);
     let mut progress = RunProgress::default();
+    let mut eval = EvalFile::new(dir);
     let mut emit = |event: RunEvent| {
-        if let RunEvent::Log(line) = &event
-            && let Err(error) = log.append(line)
-        {
-            tracing::warn!(%error, "writing the run's log");
+        match &event {
+            RunEvent::Log(line) => {
+                if let Err(error) = log.append(line) {
+                    tracing::warn!(%error, "writing the run's log");
+                }
+            }
+            RunEvent::Eval(point) => eval.write(point),
+            RunEvent::Step(_) => {}
         }
         progress.show(&event);
     };
@@ -129,4 +134,44 @@ fn execute(
     };
     progress.finish();
     result
+}
+
+/// The worker's evaluation progress for whoever follows the directory
+/// ([`crate::jobs::follow::EVAL_PROGRESS`]): rewritten when the stage changes or ends, and at most
+/// every [`EVAL_EVERY`] in between.
+struct EvalFile {
+    path: std::path::PathBuf,
+    last: Option<(std::time::Instant, String)>,
+}
+
+/// The least time between two writes of one stage's progress.
+const EVAL_EVERY: Duration = Duration::from_millis(200);
+
+impl EvalFile {
+    fn new(dir: &Path) -> Self {
+        Self {
+            path: dir.join(crate::jobs::follow::EVAL_PROGRESS),
+            last: None,
+        }
+    }
+
+    fn write(&mut self, point: &shared::live::EvalPoint) {
+        let same_stage = self
+            .last
+            .as_ref()
+            .is_some_and(|(at, stage)| *stage == point.stage && at.elapsed() < EVAL_EVERY);
+        if same_stage && point.done < point.total {
+            return;
+        }
+        self.last = Some((std::time::Instant::now(), point.stage.clone()));
+        let written = serde_json::to_vec(point)
+            .map_err(anyhow::Error::from)
+            .and_then(|bytes| runner::write_atomic(&self.path, &bytes));
+        if let Err(error) = written {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "writing the evaluation progress"
+            );
+        }
+    }
 }

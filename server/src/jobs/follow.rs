@@ -8,11 +8,14 @@
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use shared::live::StepPoint;
+use shared::live::{EvalPoint, StepPoint};
 
 use crate::runner::RunEnd;
 
 pub mod attempt;
+
+/// The worker's latest evaluation progress (one [`EvalPoint`], rewritten as it advances).
+pub const EVAL_PROGRESS: &str = "eval_progress.json";
 
 /// What the worker appended since the last look.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +24,8 @@ pub enum Followed {
     Step(StepPoint),
     /// One line of `log.txt`.
     Log(String),
+    /// New evaluation progress.
+    Eval(EvalPoint),
 }
 
 /// Reads one file's new complete lines; a line still being written waits for its end.
@@ -73,6 +78,7 @@ pub struct RunFollower {
     seen: Option<u32>,
     steps: Tail,
     log: Tail,
+    eval: Option<EvalPoint>,
 }
 
 impl RunFollower {
@@ -84,6 +90,7 @@ impl RunFollower {
             seen: None,
             steps: Tail::new(dir.join(shared::paths::ARTIFACT_STEPS)),
             log: Tail::new(dir.join(shared::paths::ARTIFACT_LOG)),
+            eval: None,
         }
     }
 
@@ -94,12 +101,13 @@ impl RunFollower {
             // Another attempt's files: what was read of them does not count.
             self.seen = now;
             self.steps = Tail::new(self.dir.join(shared::paths::ARTIFACT_STEPS));
+            self.eval = None;
         }
         now == Some(self.attempt)
     }
 
-    /// The steps and log lines appended since the last call, steps first; a steps line that is
-    /// not a step is skipped.
+    /// The steps and log lines appended since the last call, steps first, then evaluation
+    /// progress when it moved; a steps line that is not a step is skipped.
     pub fn poll(&mut self) -> std::io::Result<Vec<Followed>> {
         let mut out = Vec::new();
         if self.current() {
@@ -109,6 +117,15 @@ impl RunFollower {
                     .into_iter()
                     .filter_map(|line| serde_json::from_str(&line).ok().map(Followed::Step)),
             );
+            let progress = std::fs::read(self.dir.join(EVAL_PROGRESS))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<EvalPoint>(&bytes).ok());
+            if let Some(point) = progress
+                && self.eval.as_ref() != Some(&point)
+            {
+                self.eval = Some(point.clone());
+                out.push(Followed::Eval(point));
+            }
         }
         out.extend(self.log.lines()?.into_iter().map(Followed::Log));
         Ok(out)
@@ -179,6 +196,22 @@ mod tests {
             [Followed::Step(step(2)), Followed::Log("step 1 done".into())]
         );
         assert_eq!(follower.poll().unwrap(), []);
+        let progress = EvalPoint {
+            stage: "forget generation".into(),
+            done: 1,
+            total: 3,
+        };
+        std::fs::write(
+            dir.path().join(EVAL_PROGRESS),
+            serde_json::to_vec(&progress).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(follower.poll().unwrap(), [Followed::Eval(progress)]);
+        assert_eq!(
+            follower.poll().unwrap(),
+            [],
+            "unchanged progress is not relayed again"
+        );
         // A worker that starts again truncates its files: they are read from the start.
         std::fs::write(
             &steps,

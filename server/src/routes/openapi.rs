@@ -86,7 +86,7 @@ fn schemas() -> Value {
             ("spec", schema_ref("RunSpec")), ("error", string.clone()), ("share_slug", string.clone()),
             ("artifacts", json!({"type": "array", "items": string})),
             ("environment", json!({"type": "object", "additionalProperties": string})),
-            ("placement", object(&[("executor", string.clone()), ("devices", json!({"type": "array", "items": string}))], &["executor"])),
+            ("placement", object(&[("executor", json!({"type": "string", "enum": ["local", "slurm"]})), ("devices", json!({"type": "array", "items": string})), ("job_id", string.clone()), ("job_state", string.clone()), ("requeues", integer.clone())], &["executor"])),
         ], &["spec"])]}),
         "RunPage": object(&[("runs", json!({"type": "array", "items": schema_ref("RunSummary")})), ("total", integer.clone()), ("offset", integer.clone()), ("limit", integer)], &["runs", "total"]),
         "ModelEntry": object(&[("id", string.clone()), ("family", string.clone()), ("parameters", json!({"type": "integer"})), ("source", string.clone())], &["id"]),

@@ -128,6 +128,7 @@ impl SlurmExecutor {
                     match item {
                         Followed::Step(point) => (ctx.emit)(RunEvent::Step(point)),
                         Followed::Log(line) => (ctx.hand_over)(Handover::Relayed(line)),
+                        Followed::Eval(point) => (ctx.emit)(RunEvent::Eval(point)),
                     }
                 }
             }

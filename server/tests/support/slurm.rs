@@ -145,25 +145,34 @@ pub fn completed_jobs_in(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Every step a websocket viewer of run `id` ends up with (a snapshot replaces what came before),
-/// and the last state it was told, until the server closes the socket.
-pub fn view(base: &str, id: i64) -> (Vec<StepPoint>, Option<RunState>) {
+/// What a websocket viewer of a run ends up with.
+#[derive(Debug)]
+pub struct Viewed {
+    /// Every step (a snapshot replaces what came before).
+    pub steps: Vec<StepPoint>,
+    /// The last state it was told.
+    pub state: Option<RunState>,
+    /// Evaluation progress events received.
+    pub evals: usize,
+}
+
+/// What a websocket viewer of run `id` ends up with, once the server closes the socket.
+pub fn view(base: &str, id: i64) -> Viewed {
     view_counting(base, id, |_| {})
 }
 
 /// [`view`], telling `count` how many steps the viewer holds after each event.
-pub fn view_counting(
-    base: &str,
-    id: i64,
-    mut count: impl FnMut(usize),
-) -> (Vec<StepPoint>, Option<RunState>) {
+pub fn view_counting(base: &str, id: i64, mut count: impl FnMut(usize)) -> Viewed {
     let url = format!("{}/api/runs/{id}/live", base.replace("http://", "ws://"));
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(async move {
             let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-            let mut steps = Vec::new();
-            let mut state = None;
+            let mut viewed = Viewed {
+                steps: Vec::new(),
+                state: None,
+                evals: 0,
+            };
             while let Some(message) = tokio::time::timeout(Duration::from_secs(300), socket.next())
                 .await
                 .unwrap()
@@ -173,15 +182,16 @@ pub fn view_counting(
                 };
                 match serde_json::from_str::<ServerEvent>(&text).unwrap() {
                     ServerEvent::Snapshot { snapshot, .. } => {
-                        steps = snapshot.steps;
-                        state = Some(snapshot.run.summary.state);
+                        viewed.steps = snapshot.steps;
+                        viewed.state = Some(snapshot.run.summary.state);
                     }
-                    ServerEvent::Step { point, .. } => steps.push(point),
-                    ServerEvent::State { state: now, .. } => state = Some(now),
+                    ServerEvent::Step { point, .. } => viewed.steps.push(point),
+                    ServerEvent::State { state, .. } => viewed.state = Some(state),
+                    ServerEvent::Eval { .. } => viewed.evals += 1,
                     _ => {}
                 }
-                count(steps.len());
+                count(viewed.steps.len());
             }
-            (steps, state)
+            viewed
         })
 }
