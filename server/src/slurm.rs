@@ -171,6 +171,29 @@ pub fn squeue() -> anyhow::Result<BTreeMap<String, JobStatus>> {
     parse_squeue(&output(squeue, "squeue --json")?)
 }
 
+/// The active (not ended) job named `name` whose working directory is `dir`, if SLURM holds one.
+pub fn find(name: &str, dir: &Path) -> anyhow::Result<Option<String>> {
+    let mut squeue = command("squeue");
+    squeue.arg("--json");
+    parse_find(&output(squeue, "squeue --json")?, name, dir)
+}
+
+/// Reads `squeue --json` for [`find`].
+pub fn parse_find(text: &str, name: &str, dir: &Path) -> anyhow::Result<Option<String>> {
+    let value: Value = serde_json::from_str(text).context("squeue --json: not JSON")?;
+    let statuses = parse_squeue(text)?;
+    Ok(value["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|job| {
+            job["name"].as_str() == Some(name)
+                && job["current_working_directory"].as_str().map(Path::new) == Some(dir)
+        })
+        .filter_map(|job| job["job_id"].as_u64().map(|id| id.to_string()))
+        .find(|id| statuses.get(id).is_some_and(|s| !s.state.is_final())))
+}
+
 /// How a job stands: `scontrol show job -o` while SLURM remembers it, then the completion log
 /// (`sacct -c`); `None` when neither knows it.
 pub fn status(job: &str) -> anyhow::Result<Option<JobStatus>> {
@@ -275,6 +298,27 @@ mod tests {
         assert_eq!(jobs["7"].state, JobState::NodeFail);
         assert!(jobs["7"].state.is_final());
         assert!(parse_squeue("not json").is_err());
+    }
+
+    #[test]
+    fn a_runs_active_job_is_found_by_name_and_directory() {
+        let text = r#"{"jobs": [
+            {"job_id": 3, "name": "lethe-1", "current_working_directory": "/a/runs/1", "job_state": "COMPLETED"},
+            {"job_id": 4, "name": "lethe-1", "current_working_directory": "/b/runs/1", "job_state": "RUNNING"},
+            {"job_id": 5, "name": "lethe-1", "current_working_directory": "/a/runs/1", "job_state": "PENDING"}]}"#;
+        let dir = Path::new("/a/runs/1");
+        assert_eq!(
+            parse_find(text, "lethe-1", dir).unwrap().as_deref(),
+            Some("5")
+        );
+        assert_eq!(parse_find(text, "lethe-2", dir).unwrap(), None);
+        let ended = r#"{"jobs": [{"job_id": 3, "name": "lethe-1",
+            "current_working_directory": "/a/runs/1", "job_state": "COMPLETED"}]}"#;
+        assert_eq!(
+            parse_find(ended, "lethe-1", dir).unwrap(),
+            None,
+            "an ended job is not followed"
+        );
     }
 
     #[test]

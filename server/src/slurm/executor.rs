@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use engine::{DeviceSpec, Devices};
 use shared::run::{Placement, RunSpec, RunState};
 
-use super::script::{JobSettings, node_devices};
+use super::script::{JobSettings, job_name, node_devices};
 use super::watch::Watch;
 use super::{JobStatus, probe};
 use crate::jobs::follow::{Followed, RunFollower, attempt};
@@ -106,16 +106,22 @@ impl SlurmExecutor {
             &ctx.dir.join(shared::paths::ARTIFACT_SPEC),
             &serde_json::to_vec_pretty(spec)?,
         )?;
-        let script = ctx.dir.join(attempt::SCRIPT);
+        // The job runs elsewhere, in its own working directory: absolute paths only.
+        let dir = std::path::absolute(&ctx.dir)
+            .with_context(|| format!("{}: no absolute path", ctx.dir.display()))?;
+        // A job this run already became (the server stopped between `sbatch` and recording its
+        // id) is followed, not submitted twice.
+        if let Ok(Some(job)) = super::find(&job_name(ctx.id), &dir) {
+            return Ok(job);
+        }
+        let script = dir.join(attempt::SCRIPT);
         write_atomic(
             &script,
-            self.settings
-                .script(ctx.id, &ctx.dir, ctx.devices)
-                .as_bytes(),
+            self.settings.script(ctx.id, &dir, ctx.devices).as_bytes(),
         )?;
         super::sbatch(
             &script,
-            &self.settings.sbatch_args(ctx.id, &ctx.dir, ctx.devices),
+            &self.settings.sbatch_args(ctx.id, &dir, ctx.devices),
         )
         .context("submitting the run to SLURM")
     }

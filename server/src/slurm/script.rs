@@ -32,6 +32,11 @@ pub struct JobSettings {
     pub worker_args: Vec<String>,
 }
 
+/// The name of run `id`'s job (`squeue -n lethe-<id>`).
+pub fn job_name(id: i64) -> String {
+    format!("lethe-{id}")
+}
+
 /// `'text'` for `sh`.
 fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -111,7 +116,7 @@ impl JobSettings {
     /// The `sbatch` arguments of run `id`'s job, whose directory is `dir`, on `devices`.
     pub fn sbatch_args(&self, id: i64, dir: &Path, devices: &Devices) -> Vec<String> {
         let mut args = vec![
-            format!("--job-name=lethe-{id}"),
+            format!("--job-name={}", job_name(id)),
             format!("--chdir={}", dir.display()),
             format!("--output={}", dir.join("slurm-%j.out").display()),
             if self.requeue {

@@ -55,13 +55,31 @@ pub fn serve(data_dir: &Path, extra: &[&str]) -> Serve {
 
 /// [`serve`] with more environment variables.
 pub fn serve_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lethe"))
+    serve_in(None, data_dir, extra, env)
+}
+
+/// [`serve_env`] in working directory `cwd` (a relative `data_dir` is relative to it).
+pub fn serve_in(
+    cwd: Option<&Path>,
+    data_dir: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Serve {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lethe"));
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let mut child = command
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
         .envs(env.iter().copied())
         .env("HF_HUB_OFFLINE", "1")
-        .env("HF_HUB_CACHE", data_dir.join("no-hf-cache"))
+        .env(
+            "HF_HUB_CACHE",
+            cwd.map_or_else(|| data_dir.to_path_buf(), |c| c.join(data_dir))
+                .join("no-hf-cache"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -17,7 +17,7 @@ use shared::live::{ServerEvent, StepPoint};
 use shared::run::{Created, RunDetail, RunState};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{Serve, post, run, serve};
+use crate::support::{Serve, post, run, serve_in};
 
 /// Whether a SLURM cluster answers (else the caller skips, and this says so).
 pub fn cluster() -> bool {
@@ -44,7 +44,9 @@ pub const SLURM: [&str; 6] = [
     "0.2",
 ];
 
-/// A SLURM server whose workers fake `steps` steps of 100 ms each.
+/// A SLURM server whose workers fake `steps` steps of 100 ms each, started in `data`'s parent
+/// with `--data-dir` relative to it, as `lethe serve`'s default `lethe-data` is (the jobs still
+/// get absolute paths).
 pub fn fake_server(data: &Path, root: &Path, steps: usize, extra: &[&str]) -> Serve {
     let steps = steps.to_string();
     let mut args = SLURM.to_vec();
@@ -56,7 +58,8 @@ pub fn fake_server(data: &Path, root: &Path, steps: usize, extra: &[&str]) -> Se
         root.to_str().unwrap(),
     ]);
     args.extend(extra);
-    serve(data, &args)
+    let relative = Path::new(data.file_name().unwrap());
+    serve_in(data.parent(), relative, &args, &[])
 }
 
 pub fn submit(base: &str) -> i64 {
