@@ -9,19 +9,11 @@ use std::time::{Duration, Instant};
 
 use server::slurm::{self, JobState, JobStatus};
 
-fn cluster() -> bool {
-    let up = std::process::Command::new("sinfo")
-        .arg("-h")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !up {
-        eprintln!(
-            "skipped: no SLURM cluster answers (scripts/slurm-dev.sh start, then export \
-             SLURM_CONF=/tmp/lethe-slurm/slurm.conf)"
-        );
-    }
-    up
-}
+#[path = "support/slurm.rs"]
+mod cluster_support;
+#[path = "support/serve.rs"]
+mod support;
+use cluster_support::cluster;
 
 fn script(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
     let path = dir.join(name);

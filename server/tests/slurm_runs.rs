@@ -18,8 +18,8 @@ use support::{post, run, serve, serve_env, shared_dir, small_tofu, tiny_model_ro
 #[path = "support/slurm.rs"]
 mod slurm;
 use slurm::{
-    SLURM, cluster, completed_jobs_in, fake_server, job_id, queued_jobs, steps_written, submit,
-    terminal, view, view_counting, wait, wait_for_steps,
+    SLURM, Started, cluster, completed_jobs_in, fake_server, job_id, queued_jobs, started,
+    steps_written, submit, terminal, view, view_counting, wait,
 };
 
 /// A real run (the engine on the tiny Llama fixture) submitted over HTTP becomes a SLURM job
@@ -107,17 +107,17 @@ fn a_run_becomes_a_slurm_job_that_streams_its_steps_and_succeeds() {
 /// queue.
 #[test]
 fn cancelling_a_running_job_leaves_it_cancelled_and_gone_from_the_queue() {
-    if !cluster() {
+    let Some(Started {
+        dir: _dir,
+        server,
+        id,
+        run_dir,
+        job,
+        ..
+    }) = started(600, &[], 2)
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = tiny_model_root(dir.path());
-    let data = dir.path().join("data");
-    let server = fake_server(&data, &root, 600, &[]);
-    let id = submit(&server.base);
-    let run_dir = data.join("runs").join(id.to_string());
-    wait_for_steps(&run_dir, 2);
-    let job = job_id(&run(&server.base, id));
+    };
     assert!(queued_jobs().contains(&job));
     post(&server.base, &format!("/api/runs/{id}/cancel"), &json!({}));
     let done = terminal(&server.base, id);
@@ -131,17 +131,17 @@ fn cancelling_a_running_job_leaves_it_cancelled_and_gone_from_the_queue() {
 /// SLURM's account of the job, and the end of its output.
 #[test]
 fn a_killed_worker_fails_the_run_with_slurms_reason() {
-    if !cluster() {
+    let Some(Started {
+        dir: _dir,
+        server,
+        id,
+        run_dir,
+        job,
+        ..
+    }) = started(600, &[], 2)
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = tiny_model_root(dir.path());
-    let data = dir.path().join("data");
-    let server = fake_server(&data, &root, 600, &[]);
-    let id = submit(&server.base);
-    let run_dir = data.join("runs").join(id.to_string());
-    wait_for_steps(&run_dir, 2);
-    let job = job_id(&run(&server.base, id));
+    };
     let killed = Command::new("pkill")
         .args(["-KILL", "-f", &format!("worker {} ", run_dir.display())])
         .status()
@@ -163,17 +163,17 @@ fn a_killed_worker_fails_the_run_with_slurms_reason() {
 /// are the run's.
 #[test]
 fn a_requeued_job_starts_the_run_again_from_scratch() {
-    if !cluster() {
+    let Some(Started {
+        dir: _dir,
+        server,
+        id,
+        run_dir,
+        job,
+        ..
+    }) = started(40, &["--slurm-requeue"], 3)
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = tiny_model_root(dir.path());
-    let data = dir.path().join("data");
-    let server = fake_server(&data, &root, 40, &["--slurm-requeue"]);
-    let id = submit(&server.base);
-    let run_dir = data.join("runs").join(id.to_string());
-    wait_for_steps(&run_dir, 3);
-    let job = job_id(&run(&server.base, id));
+    };
     let requeue = Command::new("scontrol")
         .args(["requeue", &job])
         .output()
@@ -212,17 +212,18 @@ fn a_requeued_job_starts_the_run_again_from_scratch() {
 /// and a viewer of the new server gets every step.
 #[test]
 fn a_restarted_server_reattaches_to_its_running_job() {
-    if !cluster() {
+    let Some(Started {
+        dir: _dir,
+        root,
+        data,
+        server: first,
+        id,
+        run_dir,
+        job,
+    }) = started(80, &[], 5)
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = tiny_model_root(dir.path());
-    let data = dir.path().join("data");
-    let first = fake_server(&data, &root, 80, &[]);
-    let id = submit(&first.base);
-    let run_dir = data.join("runs").join(id.to_string());
-    wait_for_steps(&run_dir, 5);
-    let job = job_id(&run(&first.base, id));
+    };
     drop(first);
     let seen = steps_written(&run_dir);
     let restarted = Instant::now();

@@ -19,6 +19,49 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{Serve, post, run, serve_in};
 
+/// A fake-worker run that is running on the cluster: the server, its run and the run's job.
+pub struct Started {
+    /// Holds the test's files.
+    pub dir: tempfile::TempDir,
+    /// The model root of [`fake_server`].
+    pub root: std::path::PathBuf,
+    /// The server's data dir.
+    pub data: std::path::PathBuf,
+    /// The server.
+    pub server: Serve,
+    /// The run.
+    pub id: i64,
+    /// `data/runs/<id>`.
+    pub run_dir: std::path::PathBuf,
+    /// Its SLURM job.
+    pub job: String,
+}
+
+/// Starts a [`fake_server`] whose runs take `steps` steps, submits one run and waits until its
+/// worker wrote `at_least` steps; `None` (skipped, saying so) where no cluster answers.
+pub fn started(steps: usize, extra: &[&str], at_least: usize) -> Option<Started> {
+    if !cluster() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = crate::support::tiny_model_root(dir.path());
+    let data = dir.path().join("data");
+    let server = fake_server(&data, &root, steps, extra);
+    let id = submit(&server.base);
+    let run_dir = data.join("runs").join(id.to_string());
+    wait_for_steps(&run_dir, at_least);
+    let job = job_id(&run(&server.base, id));
+    Some(Started {
+        dir,
+        root,
+        data,
+        server,
+        id,
+        run_dir,
+        job,
+    })
+}
+
 /// Whether a SLURM cluster answers (else the caller skips, and this says so).
 pub fn cluster() -> bool {
     let up = Command::new("sinfo")
