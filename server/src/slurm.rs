@@ -118,6 +118,13 @@ pub struct JobStatus {
     pub restarts: u32,
 }
 
+impl JobStatus {
+    /// SLURM's reason, when it gives one (not empty, not `None`).
+    pub fn reason(&self) -> Option<&str> {
+        (!self.reason.is_empty() && self.reason != "None").then_some(self.reason.as_str())
+    }
+}
+
 fn command(program: &str) -> Command {
     let mut command = Command::new(program);
     command.env_remove("SLURM_JOB_ID");
@@ -181,7 +188,6 @@ pub fn find(name: &str, dir: &Path) -> anyhow::Result<Option<String>> {
 /// Reads `squeue --json` for [`find`].
 pub fn parse_find(text: &str, name: &str, dir: &Path) -> anyhow::Result<Option<String>> {
     let value: Value = serde_json::from_str(text).context("squeue --json: not JSON")?;
-    let statuses = parse_squeue(text)?;
     Ok(value["jobs"]
         .as_array()
         .into_iter()
@@ -189,9 +195,9 @@ pub fn parse_find(text: &str, name: &str, dir: &Path) -> anyhow::Result<Option<S
         .filter(|job| {
             job["name"].as_str() == Some(name)
                 && job["current_working_directory"].as_str().map(Path::new) == Some(dir)
+                && !job_state(job).is_final()
         })
-        .filter_map(|job| job["job_id"].as_u64().map(|id| id.to_string()))
-        .find(|id| statuses.get(id).is_some_and(|s| !s.state.is_final())))
+        .find_map(|job| job["job_id"].as_u64().map(|id| id.to_string())))
 }
 
 /// How a job stands: `scontrol show job -o` while SLURM remembers it, then the completion log
@@ -211,6 +217,17 @@ pub fn status(job: &str) -> anyhow::Result<Option<JobStatus>> {
         .and_then(|text| parse_sacct(&text, job)))
 }
 
+/// The state of one job of `squeue --json` (a string in Slurm 22.05, a list of flags later).
+fn job_state(job: &Value) -> JobState {
+    match &job["job_state"] {
+        Value::String(state) => JobState::parse(state),
+        Value::Array(states) => {
+            JobState::parse(states.first().and_then(Value::as_str).unwrap_or_default())
+        }
+        _ => JobState::parse(""),
+    }
+}
+
 /// Reads `squeue --json` (Slurm 22.05 writes `job_state` as a string, later versions as a list
 /// of flags).
 pub fn parse_squeue(text: &str) -> anyhow::Result<BTreeMap<String, JobStatus>> {
@@ -223,19 +240,10 @@ pub fn parse_squeue(text: &str) -> anyhow::Result<BTreeMap<String, JobStatus>> {
         let Some(id) = job["job_id"].as_u64() else {
             continue;
         };
-        let state = match &job["job_state"] {
-            Value::String(state) => state.clone(),
-            Value::Array(states) => states
-                .first()
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            _ => String::new(),
-        };
         out.insert(
             id.to_string(),
             JobStatus {
-                state: JobState::parse(&state),
+                state: job_state(job),
                 reason: job["state_reason"].as_str().unwrap_or_default().to_string(),
                 exit_code: String::new(),
                 restarts: job["restart_cnt"]

@@ -183,11 +183,10 @@ impl SlurmExecutor {
                         placement.requeues = status.restarts;
                         placement.job_state = Some(state);
                         *follower = RunFollower::new(&ctx.dir, placement.requeues);
-                        let reason = if status.reason.is_empty() || status.reason == "None" {
-                            String::new()
-                        } else {
-                            format!(" ({})", status.reason)
-                        };
+                        let reason = status
+                            .reason()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default();
                         let _ = log.append(&format!(
                             "requeued: SLURM requeued job {job}{reason}; the run starts again \
                              from scratch (attempt {})",
@@ -316,11 +315,10 @@ impl Executor for SlurmExecutor {
                 "SLURM no longer knows job {job}, and the worker recorded no end of the run"
             )),
             (_, Some(status)) => {
-                let reason = if status.reason.is_empty() || status.reason == "None" {
-                    String::new()
-                } else {
-                    format!(", reason {}", status.reason)
-                };
+                let reason = status
+                    .reason()
+                    .map(|r| format!(", reason {r}"))
+                    .unwrap_or_default();
                 Err(anyhow::anyhow!(
                     "SLURM job {job} ended {} (exit {}{reason}) before the worker recorded how \
                      the run ended{}",
