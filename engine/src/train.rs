@@ -3,6 +3,7 @@
 //! grad-norm clipping ([`optimizer`]), and the fine-tuning and unlearning loops ([`run`]).
 
 pub mod checkpoint;
+pub mod observe;
 pub mod optimizer;
 pub mod reference_cache;
 pub mod run;
@@ -10,8 +11,9 @@ pub mod schedule;
 pub mod unlearn;
 
 pub use checkpoint::save;
+pub use observe::{Flow, Observer, OnStep, Progress};
 pub use optimizer::{AdamW, AdamWConfig, GradStore};
 pub use reference_cache::{Reference, ReferenceCache};
 pub use run::{StepEvent, TrainConfig, finetune};
 pub use schedule::{StepPlan, lr_multiplier};
-pub use unlearn::{IdkAnswers, UnlearnConfig, UnlearnData, idk_pick, unlearn};
+pub use unlearn::{IdkAnswers, UnlearnConfig, UnlearnData, idk_pick, unlearn, unlearn_observed};

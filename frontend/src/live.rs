@@ -3,7 +3,7 @@
 //! fresh snapshot rather than drawing a run with a hole in it.
 
 use shared::live::{EvalPoint, ServerEvent, StepPoint};
-use shared::run::{RunDetail, RunState};
+use shared::run::{RunDetail, RunState, TrajectoryPoint};
 
 /// Log lines kept for the tail.
 pub const LOG_LINES: usize = 200;
@@ -28,6 +28,8 @@ pub struct LiveState {
     pub steps: Vec<StepPoint>,
     /// Latest evaluation progress.
     pub eval: Option<EvalPoint>,
+    /// The evaluations during training so far.
+    pub trajectory: Vec<TrajectoryPoint>,
     /// The log tail, oldest first.
     pub log: Vec<String>,
 }
@@ -65,6 +67,7 @@ impl LiveState {
             self.run = Some(snapshot.run);
             self.steps = snapshot.steps;
             self.eval = snapshot.eval;
+            self.trajectory = snapshot.trajectory;
             self.log = snapshot.log;
             self.trim_log();
             return Ok(());
@@ -79,6 +82,7 @@ impl LiveState {
             ServerEvent::Snapshot { .. } => {}
             ServerEvent::Step { point, .. } => self.steps.push(point),
             ServerEvent::Eval { point, .. } => self.eval = Some(point),
+            ServerEvent::Trajectory { point, .. } => self.trajectory.push(point),
             ServerEvent::Metrics { metrics, .. } => {
                 if let Some(run) = &mut self.run {
                     run.summary.metrics = metrics;
@@ -174,6 +178,7 @@ mod tests {
                 run: detail(),
                 steps: vec![step(1, vec![0, 1], vec![])],
                 eval: None,
+                trajectory: vec![],
                 log: vec!["started".into()],
             }),
         }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use shared::live::StepPoint;
-use shared::run::{Placement, RunSpec, RunState};
+use shared::run::{Placement, RunSpec, RunState, TrajectoryPoint};
 use tokio::sync::Notify;
 
 mod contract;
@@ -357,7 +357,17 @@ pub fn list_artifacts(dir: &Path) -> Vec<String> {
 
 /// Every step recorded in `runs/<id>/steps.jsonl` (a torn last line is skipped).
 pub fn read_steps(data_dir: &Path, id: i64) -> Vec<StepPoint> {
-    std::fs::read_to_string(run_dir(data_dir, id).join(shared::paths::ARTIFACT_STEPS))
+    read_lines(&run_dir(data_dir, id).join(shared::paths::ARTIFACT_STEPS))
+}
+
+/// Run `id`'s forgetting trajectory (`evals.jsonl`), oldest first; empty without one.
+pub fn read_trajectory(data_dir: &Path, id: i64) -> Vec<TrajectoryPoint> {
+    read_lines(&run_dir(data_dir, id).join(shared::paths::ARTIFACT_EVALS))
+}
+
+/// Every line of the JSON-lines file `path` that parses as a `T`.
+fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
+    std::fs::read_to_string(path)
         .map(|text| {
             text.lines()
                 .filter_map(|line| serde_json::from_str(line).ok())

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use shared::live::{EvalPoint, ServerEvent, Snapshot, StepPoint};
-use shared::run::{RunDetail, RunState};
+use shared::run::{RunDetail, RunState, TrajectoryPoint};
 use tokio::sync::broadcast;
 
 /// Buffered events per run before a slow viewer lags.
@@ -32,6 +32,7 @@ struct Inner {
     steps: Vec<StepPoint>,
     eval: Option<EvalPoint>,
     last_eval: Option<Instant>,
+    trajectory: Vec<TrajectoryPoint>,
     log: VecDeque<String>,
 }
 
@@ -59,6 +60,7 @@ impl RunLive {
                 steps: Vec::new(),
                 eval: None,
                 last_eval: None,
+                trajectory: Vec::new(),
                 log: VecDeque::new(),
             }),
             tx,
@@ -72,6 +74,7 @@ impl RunLive {
                 run: inner.run.clone(),
                 steps: inner.steps.clone(),
                 eval: inner.eval.clone(),
+                trajectory: inner.trajectory.clone(),
                 log: inner.log.iter().cloned().collect(),
             }),
         }
@@ -118,6 +121,13 @@ impl RunLive {
         self.emit(&mut inner, |seq| ServerEvent::Eval { seq, point });
     }
 
+    /// Records and broadcasts a point of the forgetting trajectory.
+    pub fn trajectory(&self, point: TrajectoryPoint) {
+        let mut inner = lock(&self.inner);
+        inner.trajectory.push(point.clone());
+        self.emit(&mut inner, |seq| ServerEvent::Trajectory { seq, point });
+    }
+
     /// Appends and broadcasts a log line.
     pub fn log(&self, line: String) {
         let mut inner = lock(&self.inner);
@@ -151,6 +161,7 @@ impl RunLive {
         inner.run = run;
         if restart {
             inner.steps.clear();
+            inner.trajectory.clear();
             inner.eval = None;
             inner.last_eval = None;
         }

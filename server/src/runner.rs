@@ -11,18 +11,20 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use anyhow::Context as _;
 use engine::Devices;
-use engine::train::{Reference, ReferenceCache, UnlearnConfig, UnlearnData, unlearn};
+use engine::train::{Reference, ReferenceCache, UnlearnConfig, UnlearnData, unlearn_observed};
 use shared::live::{EvalPoint, StepPoint};
-use shared::run::{ReferenceMode, RunSpec};
+use shared::run::{ReferenceMode, RunSpec, TrajectoryPoint};
 
 pub mod engine_config;
 pub mod evaluate;
 pub mod files;
+pub mod guards;
+pub mod observe;
 pub mod places;
 pub mod plan;
 pub mod prepare;
+pub mod trajectory;
 
 pub use evaluate::{EvalJob, evaluate};
 pub use files::{RunEnd, RunFiles, write_atomic};
@@ -35,6 +37,8 @@ pub enum RunEvent {
     Step(StepPoint),
     /// Evaluation moved on.
     Eval(EvalPoint),
+    /// An evaluation during training finished.
+    Trajectory(TrajectoryPoint),
     /// A line for the run's log.
     Log(String),
 }
@@ -134,26 +138,56 @@ pub fn execute(
         Some(cache) => Reference::Cached(cache),
         None => reference.as_ref().map(|r| &r.model).into(),
     };
-    let started = Instant::now();
-    let mut metrics = BTreeMap::new();
-    let trained = unlearn(
+    let checkpoint = run_dir.join(shared::paths::ARTIFACT_CHECKPOINT);
+    let job = match (&resolved.tofu, spec.eval.enabled) {
+        (Some(data), true) => Some(EvalJob {
+            model: checkpoint.to_string_lossy().into_owned(),
+            data: data.clone(),
+            split: spec.data.split,
+            template: spec.template,
+            dtype: spec.trainer.dtype,
+            eval: spec.eval.clone(),
+            retain_ref: resolved.retain_ref.path().map(Path::to_path_buf),
+            gibberish_model: resolved.gibberish_model.clone(),
+        }),
+        (None, true) => anyhow::bail!("data.source: the evaluation needs a TOFU directory"),
+        (_, false) => None,
+    };
+    let mut trajectory = match (spec.eval.during, &job) {
+        (Some(during), Some(job)) => Some(trajectory::Trajectory::new(
+            spec,
+            during,
+            &evaluate::eval_config(job, &prepared.policy)?,
+            job.data.clone(),
+            evaluate::retain_log(job)?,
+            &prepared.policy,
+            run_dir,
+        )?),
+        (Some(_), None) => {
+            anyhow::bail!("eval.during: evaluating while training needs eval.enabled")
+        }
+        (None, _) => None,
+    };
+    let mut observer = observe::RunObserver {
+        files: &mut files,
+        events,
+        meter: &mut meter,
+        metrics: BTreeMap::new(),
+        started: Instant::now(),
+        trajectory: trajectory.as_mut(),
+        cancel,
+    };
+    let trained = unlearn_observed(
         prepared.policy.model,
         frozen,
         &data,
         &config,
         pad,
-        &mut |event| {
-            metrics = BTreeMap::from([
-                ("train_loss".to_string(), event.loss),
-                ("forget_loss".to_string(), event.forget_loss),
-            ]);
-            let point = files::step_point(event, started.elapsed().as_secs_f64());
-            files.step(&point);
-            events(RunEvent::Step(point));
-            meter.sample();
-        },
+        &mut observer,
         cancel,
     )?;
+    let mut metrics = std::mem::take(&mut observer.metrics);
+    drop(observer);
     drop(reference);
     if let (Some(report), Some(peak)) = (&mut planned, meter.peak()) {
         report.measured_peak_bytes = Some(peak);
@@ -167,33 +201,37 @@ pub fn execute(
         )));
         write_atomic(&plan_file, &serde_json::to_vec_pretty(report)?)?;
     }
-    let checkpoint = run_dir.join(shared::paths::ARTIFACT_CHECKPOINT);
-    let staging = files::staging_dir(&checkpoint)?;
-    engine::train::save(
-        &trained,
-        &tokenizer,
-        &staging,
-        engine_config::save_dtype(&spec.trainer),
-    )?;
+    let kept = match trajectory {
+        Some(trajectory) => {
+            let (outcome, kept) = trajectory.finish(run_dir)?;
+            if let Some(selected) = &outcome.selected {
+                events(RunEvent::Log(format!(
+                    "selected the checkpoint of step {}: {}",
+                    selected.step, selected.reason
+                )));
+                metrics.insert("selected_step".into(), usize_metric(selected.step));
+            }
+            if let Some(stopped) = &outcome.stopped {
+                metrics.insert("stopped_step".into(), usize_metric(stopped.step));
+            }
+            kept
+        }
+        None => false,
+    };
+    if !kept {
+        let staging = files::staging_dir(&checkpoint)?;
+        engine::train::save(
+            &trained,
+            &tokenizer,
+            &staging,
+            engine_config::save_dtype(&spec.trainer),
+        )?;
+        files::promote_dir(&staging, &checkpoint)?;
+    }
     drop(trained);
-    files::promote_dir(&staging, &checkpoint)?;
-    if spec.eval.enabled {
-        let data = resolved
-            .tofu
-            .clone()
-            .context("data.source: the evaluation needs a TOFU directory")?;
+    if let Some(job) = job {
         events(RunEvent::Log("evaluating on TOFU".into()));
         events(RunEvent::Log(resolved.retain_ref.log_line()));
-        let job = EvalJob {
-            model: checkpoint.to_string_lossy().into_owned(),
-            data,
-            split: spec.data.split,
-            template: spec.template,
-            dtype: spec.trainer.dtype,
-            eval: spec.eval.clone(),
-            retain_ref: resolved.retain_ref.path().map(Path::to_path_buf),
-            gibberish_model: resolved.gibberish_model.clone(),
-        };
         let eval_dir = run_dir.join(shared::paths::ARTIFACT_EVAL);
         let staging = files::staging_dir(&eval_dir)?;
         let log = evaluate(&job, &staging, device, events, cancel)?;
@@ -204,4 +242,9 @@ pub fn execute(
     }
     files.finish(&metrics)?;
     Ok(metrics)
+}
+
+#[expect(clippy::cast_precision_loss, reason = "step counts")]
+fn usize_metric(value: usize) -> f64 {
+    value as f64
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::run::{RunDetail, RunState};
+use crate::run::{RunDetail, RunState, TrajectoryPoint};
 
 /// One optimizer step, as the live page plots it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +63,9 @@ pub struct Snapshot {
     pub steps: Vec<StepPoint>,
     /// The latest evaluation progress.
     pub eval: Option<EvalPoint>,
+    /// Every evaluation during training so far (the forgetting trajectory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trajectory: Vec<TrajectoryPoint>,
     /// The last log lines (oldest first).
     pub log: Vec<String>,
 }
@@ -91,6 +94,13 @@ pub enum ServerEvent {
         seq: u64,
         /// Progress.
         point: EvalPoint,
+    },
+    /// An evaluation during training finished: the trajectory's next point.
+    Trajectory {
+        /// Sequence number.
+        seq: u64,
+        /// The point.
+        point: TrajectoryPoint,
     },
     /// Results are in (the run's headline metrics).
     Metrics {
@@ -124,6 +134,7 @@ impl ServerEvent {
             Self::Snapshot { seq, .. }
             | Self::Step { seq, .. }
             | Self::Eval { seq, .. }
+            | Self::Trajectory { seq, .. }
             | Self::Metrics { seq, .. }
             | Self::Log { seq, .. }
             | Self::State { seq, .. } => *seq,

@@ -51,6 +51,10 @@ pub const ARTIFACT_CHECKPOINT: &str = "checkpoint";
 pub const ARTIFACT_EVAL: &str = "eval";
 /// Run artifact: how a run executed by `lethe worker` ended.
 pub const ARTIFACT_STATE: &str = "state.json";
+/// Run artifact: the forgetting trajectory, one [`crate::run::TrajectoryPoint`] per line.
+pub const ARTIFACT_EVALS: &str = "evals.jsonl";
+/// Run artifact: the checkpoint the run kept and any early stop ([`crate::run::RunOutcome`]).
+pub const ARTIFACT_OUTCOME: &str = "outcome.json";
 /// The run's memory plan ([`crate::plan::PlanReport`]), written before training starts.
 pub const ARTIFACT_PLAN: &str = "plan.json";
 

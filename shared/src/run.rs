@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 mod data;
+mod during;
 mod method;
 mod objective;
 mod report;
@@ -14,6 +15,10 @@ mod trainer;
 mod validate;
 
 pub use data::{DataSource, DataSpec, PromptFormat, Split};
+pub use during::{
+    DURING_ITEMS, DuringEval, Every, RunOutcome, Select, Selected, StopReason, StopWhen, Stopped,
+    TrajectoryPoint,
+};
 pub use method::{Method, ParamInfo};
 pub use objective::{Direction, ObjectiveSpec, RetainLoss, Wrapper};
 pub use report::{Created, ModelEntry, Placement, RunDetail, RunPage, RunState, RunSummary};

@@ -156,6 +156,12 @@ impl LlamaForCausalLM {
         self.model.embed_tokens.weight.val().device()
     }
 
+    /// The same weights on the plain device: no autodiff graph is recorded and no gradient is
+    /// kept. The tensors are shared, not copied. What an evaluation during training runs.
+    pub fn without_autodiff(&self) -> Self {
+        self.valid()
+    }
+
     /// The device the logits come out on: the output projection's (the last device of a split
     /// model; the first when the projection is tied to the embedding).
     pub fn output_device(&self) -> Device {

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use burn::tensor::Tensor;
 
+use super::observe::{Flow, Observer, OnStep, Progress};
 use super::optimizer::{AdamW, AdamWConfig, GradStore};
 use super::schedule::{StepPlan, lr_multiplier};
 use crate::EngineError;
@@ -113,12 +114,13 @@ pub(crate) fn seed_for(seed: u64, epoch: u64, salt: u64) -> u64 {
 }
 
 /// The schedule, accumulation, clipping, events and cancellation shared by both loops;
-/// `micro` computes one micro-batch's loss on the current policy.
+/// `micro` computes one micro-batch's loss on the current policy; `observer` sees every step and
+/// the policy at step 0 and after each step, and can end the run there.
 pub(crate) fn drive(
     mut policy: LlamaForCausalLM,
     anchor_len: usize,
     config: &TrainConfig,
-    on_step: &mut dyn FnMut(&StepEvent),
+    observer: &mut dyn Observer,
     cancel: &AtomicBool,
     micro: &mut dyn FnMut(&LlamaForCausalLM, &Position<'_>) -> Result<Micro, EngineError>,
 ) -> Result<LlamaForCausalLM, EngineError> {
@@ -155,6 +157,14 @@ pub(crate) fn drive(
     let (mut per_sample, mut samples, mut weights) = (Vec::new(), Vec::new(), Vec::new());
     let mut sample_epochs = Vec::new();
     let mut started = Instant::now();
+    let at_step = |step| Progress {
+        step,
+        total_steps: plan.total_steps,
+        steps_per_epoch: plan.updates_per_epoch,
+    };
+    if observer.checkpoint(&at_step(0), &policy)? == Flow::Stop {
+        return Ok(policy);
+    }
     #[expect(clippy::cast_precision_loss, reason = "GA is small")]
     let ga = config.grad_accum as f64;
     for slot in schedule(anchor_len, config, &plan) {
@@ -212,7 +222,7 @@ pub(crate) fn drive(
             step += 1;
             #[expect(clippy::cast_precision_loss, reason = "counts")]
             let (n, tokens_f) = (sums.3.max(1) as f64, tokens as f64);
-            on_step(&StepEvent {
+            observer.step(&StepEvent {
                 step,
                 total_steps: plan.total_steps,
                 epoch: data_epoch,
@@ -229,6 +239,9 @@ pub(crate) fn drive(
             });
             sums = (0.0, 0.0, 0.0, 0, false);
             tokens = 0;
+            if observer.checkpoint(&at_step(step), &policy)? == Flow::Stop {
+                break;
+            }
             started = Instant::now();
         }
     }
@@ -302,7 +315,7 @@ pub fn finetune(
         policy,
         data.len(),
         config,
-        on_step,
+        &mut OnStep(on_step),
         cancel,
         &mut |policy, at| {
             let rows = rows(at.items.iter().map(|i| &data[*i]));

@@ -6,6 +6,7 @@
 
 use std::sync::atomic::AtomicBool;
 
+use super::observe::{Observer, OnStep};
 use super::reference_cache::Reference;
 use super::run::{Micro, StepEvent, TrainConfig, drive, seed_for};
 use crate::EngineError;
@@ -83,6 +84,28 @@ pub fn unlearn<'r>(
     on_step: &mut dyn FnMut(&StepEvent),
     cancel: &AtomicBool,
 ) -> Result<LlamaForCausalLM, EngineError> {
+    unlearn_observed(
+        policy,
+        reference,
+        data,
+        config,
+        pad_id,
+        &mut OnStep(on_step),
+        cancel,
+    )
+}
+
+/// [`unlearn`] with an [`Observer`], which also sees the policy at step 0 and after every
+/// optimizer step and can end the run early (the evaluation during training).
+pub fn unlearn_observed<'r>(
+    policy: LlamaForCausalLM,
+    reference: impl Into<Reference<'r>>,
+    data: &UnlearnData,
+    config: &UnlearnConfig,
+    pad_id: u32,
+    observer: &mut dyn Observer,
+    cancel: &AtomicBool,
+) -> Result<LlamaForCausalLM, EngineError> {
     if data.forget.is_empty() || data.retain.is_empty() {
         return Err(EngineError::InvalidConfig {
             field: "data".into(),
@@ -115,7 +138,7 @@ pub fn unlearn<'r>(
         policy,
         data.forget.len(),
         &config.train,
-        on_step,
+        observer,
         cancel,
         &mut |policy, at| {
             if partners.0 != at.epoch {

@@ -37,6 +37,7 @@ pub fn run(args: &EvalArgs, out: &mut impl Write) -> anyhow::Result<()> {
             retain_ref: None,
             gibberish_model: None,
             classifier_max_length: args.classifier_max_length,
+            ..EvalSpec::default()
         },
         retain_ref: args.retain_ref.clone(),
         gibberish_model: args.gibberish_model.clone(),

@@ -114,6 +114,8 @@ impl RunProgress {
                 tracing::info!("{line}");
                 return;
             }
+            // The runner logs each evaluation during training as a line too.
+            RunEvent::Trajectory(_) => return,
         };
         if self
             .bar

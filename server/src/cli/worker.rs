@@ -106,7 +106,7 @@ fn execute(
                 }
             }
             RunEvent::Eval(point) => eval.write(point),
-            RunEvent::Step(_) => {}
+            RunEvent::Step(_) | RunEvent::Trajectory(_) => {}
         }
         progress.show(&event);
     };

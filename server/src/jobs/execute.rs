@@ -145,6 +145,7 @@ impl Queue {
         let mut emit = |event: RunEvent| match event {
             RunEvent::Step(point) => live.step(point),
             RunEvent::Eval(point) => live.eval(point),
+            RunEvent::Trajectory(point) => live.trajectory(point),
             RunEvent::Log(line) => self.log_line(id, Some(&*live), &line),
         };
         let mut hand_over = |report: Handover| match report {

@@ -9,6 +9,7 @@ use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use shared::live::{EvalPoint, StepPoint};
+use shared::run::TrajectoryPoint;
 
 use crate::runner::RunEnd;
 
@@ -26,6 +27,8 @@ pub enum Followed {
     Log(String),
     /// New evaluation progress.
     Eval(EvalPoint),
+    /// One line of `evals.jsonl`: an evaluation during training.
+    Trajectory(TrajectoryPoint),
 }
 
 /// Reads one file's new complete lines; a line still being written waits for its end.
@@ -77,6 +80,7 @@ pub struct RunFollower {
     attempt: u32,
     seen: Option<u32>,
     steps: Tail,
+    evals: Tail,
     log: Tail,
     eval: Option<EvalPoint>,
 }
@@ -89,6 +93,7 @@ impl RunFollower {
             attempt,
             seen: None,
             steps: Tail::new(dir.join(shared::paths::ARTIFACT_STEPS)),
+            evals: Tail::new(dir.join(shared::paths::ARTIFACT_EVALS)),
             log: Tail::new(dir.join(shared::paths::ARTIFACT_LOG)),
             eval: None,
         }
@@ -101,6 +106,7 @@ impl RunFollower {
             // Another attempt's files: what was read of them does not count.
             self.seen = now;
             self.steps = Tail::new(self.dir.join(shared::paths::ARTIFACT_STEPS));
+            self.evals = Tail::new(self.dir.join(shared::paths::ARTIFACT_EVALS));
             self.eval = None;
         }
         now == Some(self.attempt)
@@ -116,6 +122,12 @@ impl RunFollower {
                     .lines()?
                     .into_iter()
                     .filter_map(|line| serde_json::from_str(&line).ok().map(Followed::Step)),
+            );
+            out.extend(
+                self.evals
+                    .lines()?
+                    .into_iter()
+                    .filter_map(|line| serde_json::from_str(&line).ok().map(Followed::Trajectory)),
             );
             let progress = std::fs::read(self.dir.join(EVAL_PROGRESS))
                 .ok()
@@ -212,6 +224,17 @@ mod tests {
             [],
             "unchanged progress is not relayed again"
         );
+        let point = TrajectoryPoint {
+            step: 2,
+            epoch: 1.0,
+            eval_seconds: 0.3,
+            metrics: std::collections::BTreeMap::from([("forget_quality".into(), 0.5)]),
+        };
+        append(
+            &dir.path().join(shared::paths::ARTIFACT_EVALS),
+            &format!("{}\n", serde_json::to_string(&point).unwrap()),
+        );
+        assert_eq!(follower.poll().unwrap(), [Followed::Trajectory(point)]);
         // A worker that starts again truncates its files: they are read from the start.
         std::fs::write(
             &steps,

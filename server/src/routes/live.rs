@@ -17,7 +17,7 @@ use super::runs::load_or_404;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::jobs::run_log::{RunLog, TAIL_LINES};
-use crate::jobs::{read_steps, run_dir};
+use crate::jobs::{read_steps, read_trajectory, run_dir};
 use crate::live::RunLive;
 use crate::state::AppState;
 
@@ -105,6 +105,7 @@ async fn ended(
             run,
             steps: read_steps(&state.data_dir, id),
             eval: None,
+            trajectory: read_trajectory(&state.data_dir, id),
             log: RunLog::new(&run_dir(&state.data_dir, id)).tail(TAIL_LINES),
         }),
     };

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use engine::DeviceSpec;
 use engine::data::tofu::{SplitPreset, TofuSource};
-use engine::eval::{EvalConfig, evaluate as engine_evaluate};
-use engine::llama::{ModelSource, load};
+use engine::eval::{EvalConfig, EvalScope, evaluate as engine_evaluate};
+use engine::llama::{LoadedModel, ModelSource, load};
 use engine::metrics::tofu_log::EvalLog;
 use shared::live::EvalPoint;
 use shared::run::{Dtype, EvalSpec, PromptFormat, Split};
@@ -40,6 +40,27 @@ pub struct EvalJob {
     pub gibberish_model: Option<PathBuf>,
 }
 
+/// The evaluation settings of `job` for `model`: the full TOFU evaluation.
+pub fn eval_config(job: &EvalJob, model: &LoadedModel) -> anyhow::Result<EvalConfig> {
+    Ok(EvalConfig {
+        template: engine_config::template(job.template, model, &job.model)?,
+        batch_size: job.eval.batch_size,
+        max_new_tokens: job.eval.max_new_tokens,
+        max_length: MAX_LENGTH,
+        gibberish_classifier: job.gibberish_model.clone(),
+        classifier_max_length: job.eval.classifier_max_length,
+        scope: EvalScope::Full,
+    })
+}
+
+/// The retain reference's log of `job`, when it names one.
+pub fn retain_log(job: &EvalJob) -> anyhow::Result<Option<EvalLog>> {
+    job.retain_ref
+        .as_deref()
+        .map(|path| EvalLog::read(&retain_file(path)).context("eval.retain_ref"))
+        .transpose()
+}
+
 fn retain_file(path: &Path) -> PathBuf {
     if path.is_dir() {
         path.join("TOFU_EVAL.json")
@@ -58,25 +79,14 @@ pub fn evaluate(
     cancel: &AtomicBool,
 ) -> anyhow::Result<EvalLog> {
     let preset = SplitPreset::parse(job.split.as_str())?;
-    let retain = job
-        .retain_ref
-        .as_deref()
-        .map(|path| EvalLog::read(&retain_file(path)).context("eval.retain_ref"))
-        .transpose()?;
+    let retain = retain_log(job)?;
     let model = load(
         &ModelSource::parse(&job.model)?,
         &device.device()?,
         engine_config::dtype(job.dtype),
     )
     .with_context(|| format!("model {}", job.model))?;
-    let config = EvalConfig {
-        template: engine_config::template(job.template, &model, &job.model)?,
-        batch_size: job.eval.batch_size,
-        max_new_tokens: job.eval.max_new_tokens,
-        max_length: MAX_LENGTH,
-        gibberish_classifier: job.gibberish_model.clone(),
-        classifier_max_length: job.eval.classifier_max_length,
-    };
+    let config = eval_config(job, &model)?;
     // Seconds per stage, in order, for eval_timing.json (what the eval benchmark reads).
     let mut timing: Vec<(String, Instant, f64)> = Vec::new();
     let started = Instant::now();

@@ -135,6 +135,7 @@ impl SlurmExecutor {
                         Followed::Step(point) => (ctx.emit)(RunEvent::Step(point)),
                         Followed::Log(line) => (ctx.hand_over)(Handover::Relayed(line)),
                         Followed::Eval(point) => (ctx.emit)(RunEvent::Eval(point)),
+                        Followed::Trajectory(point) => (ctx.emit)(RunEvent::Trajectory(point)),
                     }
                 }
             }

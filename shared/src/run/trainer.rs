@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::during::{DuringEval, Select, StopWhen};
+
 /// Weight precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +116,9 @@ pub struct TrainerSpec {
     /// Precision of the saved checkpoint; default: `dtype`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub save_dtype: Option<Dtype>,
+    /// Guards that end the run early (they read `eval.during`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_when: Option<StopWhen>,
 }
 
 impl Default for TrainerSpec {
@@ -134,12 +139,13 @@ impl Default for TrainerSpec {
             optimizer_offload: false,
             devices: 1,
             save_dtype: None,
+            stop_when: None,
         }
     }
 }
 
 /// The TOFU evaluation after training (spec §5 defaults).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalSpec {
     /// Evaluate the unlearned model.
@@ -156,6 +162,21 @@ pub struct EvalSpec {
     pub gibberish_model: Option<String>,
     /// The gibberish classifier's truncation in tokens (TOFU: 32).
     pub classifier_max_length: usize,
+    /// A cheap evaluation at step 0 and at every interval while training: the forgetting
+    /// trajectory (`evals.jsonl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub during: Option<DuringEval>,
+    /// Which checkpoint the final evaluation and the download use.
+    #[serde(skip_serializing_if = "is_last")]
+    pub select: Select,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_last(select: &Select) -> bool {
+    *select == Select::Last
 }
 
 /// The gibberish classifier's truncation TOFU uses.
@@ -170,6 +191,8 @@ impl Default for EvalSpec {
             retain_ref: None,
             gibberish_model: None,
             classifier_max_length: CLASSIFIER_MAX_LENGTH,
+            during: None,
+            select: Select::Last,
         }
     }
 }

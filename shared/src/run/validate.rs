@@ -168,6 +168,12 @@ impl RunSpec {
         if e.classifier_max_length == 0 || e.classifier_max_length > 4096 {
             push(&mut errors, "eval.classifier_max_length", "1 to 4096");
         }
+        errors.extend(super::during::validate(
+            e.during.as_ref(),
+            e.select,
+            self.trainer.stop_when.as_ref(),
+            e.enabled,
+        ));
         errors
     }
 }
