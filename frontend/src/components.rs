@@ -6,3 +6,4 @@ pub mod result_view;
 pub mod run_view;
 pub mod server_status;
 pub mod token_control;
+pub mod trajectory_chart;

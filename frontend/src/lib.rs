@@ -18,5 +18,6 @@ pub mod pages;
 pub mod refresh;
 pub mod runs_query;
 pub mod sample_grid;
+pub mod trajectory;
 
 pub use app::App;

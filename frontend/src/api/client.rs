@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use shared::error::ErrorBody;
 use shared::health::Health;
 use shared::paths;
-use shared::run::{Created, ModelEntry, RunDetail, RunPage, RunSpec};
+use shared::run::{Created, ModelEntry, RunDetail, RunPage, RunSpec, TrajectoryPoint};
 use shared::sweep::SweepSpec;
 
 use super::error::FetchError;
@@ -74,6 +74,22 @@ pub async fn get_artifact(
     path: &'static str,
 ) -> Result<serde_json::Value, FetchError> {
     get_json(&source.artifact(path)).await
+}
+
+/// A run's forgetting trajectory (`evals.jsonl`), oldest first.
+pub async fn get_trajectory(source: RunSource) -> Result<Vec<TrajectoryPoint>, FetchError> {
+    let response = authorized(Request::get(&source.artifact(paths::ARTIFACT_EVALS)))
+        .send()
+        .await
+        .map_err(|error| FetchError::Network(error.to_string()))?;
+    if !response.ok() {
+        return decode(response).await;
+    }
+    let text = response
+        .text()
+        .await
+        .map_err(|error| FetchError::Decode(error.to_string()))?;
+    Ok(crate::trajectory::parse_lines(&text))
 }
 
 /// `POST /api/runs`.

@@ -8,12 +8,12 @@ use leptos::prelude::*;
 use crate::chart::{self, Scale};
 
 /// Chart canvas size in SVG units (the SVG scales to its container's width).
-const WIDTH: f64 = 440.0;
-const HEIGHT: f64 = 220.0;
-const LEFT: f64 = 60.0;
-const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
-const BOTTOM: f64 = 36.0;
+pub(crate) const WIDTH: f64 = 440.0;
+pub(crate) const HEIGHT: f64 = 220.0;
+pub(crate) const LEFT: f64 = 60.0;
+pub(crate) const RIGHT: f64 = 12.0;
+pub(crate) const TOP: f64 = 12.0;
+pub(crate) const BOTTOM: f64 = 36.0;
 
 /// One line of a [`LineChart`].
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +26,13 @@ pub struct Series {
 
 /// Axes, ticks and labels for a plot area; `x` and `y` map data to pixels.
 #[component]
-fn Axes(x: Scale, y: Scale, x_label: String, y_label: String, log_x: bool) -> impl IntoView {
+pub(crate) fn Axes(
+    x: Scale,
+    y: Scale,
+    x_label: String,
+    y_label: String,
+    log_x: bool,
+) -> impl IntoView {
     let x_ticks = x
         .ticks(6)
         .into_iter()
@@ -74,7 +80,7 @@ fn Axes(x: Scale, y: Scale, x_label: String, y_label: String, log_x: bool) -> im
 /// The frame every chart shares: caption, an SVG of `height` units with an accessible name,
 /// and what goes under it (a legend).
 #[component]
-fn ChartFrame(
+pub(crate) fn ChartFrame(
     title: String,
     test_id: &'static str,
     #[prop(default = HEIGHT)] height: f64,

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use shared::paths;
 use shared::plan::PlanReport;
-use shared::run::RunDetail;
+use shared::run::{RunDetail, RunOutcome};
 use shared::tofu;
 
 use crate::api::client;
@@ -28,6 +28,7 @@ struct Loaded {
     log: Option<serde_json::Value>,
     reference: Option<serde_json::Value>,
     plan: Option<PlanReport>,
+    outcome: Option<RunOutcome>,
 }
 
 async fn load(source: RunSource) -> Result<Loaded, FetchError> {
@@ -46,6 +47,14 @@ async fn load(source: RunSource) -> Result<Loaded, FetchError> {
     } else {
         None
     };
+    let outcome = if has(paths::ARTIFACT_OUTCOME) {
+        client::get_artifact(source.clone(), paths::ARTIFACT_OUTCOME)
+            .await
+            .ok()
+            .and_then(|outcome| serde_json::from_value(outcome).ok())
+    } else {
+        None
+    };
     let plan = if has(paths::ARTIFACT_PLAN) {
         client::get_artifact(source, paths::ARTIFACT_PLAN)
             .await
@@ -59,6 +68,7 @@ async fn load(source: RunSource) -> Result<Loaded, FetchError> {
         log,
         reference,
         plan,
+        outcome,
     })
 }
 
@@ -77,7 +87,8 @@ pub fn ResultView(source: RunSource) -> impl IntoView {
                     let source = source.clone();
                     Suspend::new(async move {
                         match loaded.await {
-                            Ok(Loaded { run, log, reference, plan }) => {
+                            Ok(Loaded { run, log, reference, plan, outcome }) => {
+                                let outcome = outcome.map(|outcome| view! { <Outcome outcome=outcome/> });
                                 let body = match log {
                                     Some(log) => {
                                         let view = EvalView::from_log(&log);
@@ -87,7 +98,7 @@ pub fn ResultView(source: RunSource) -> impl IntoView {
                                     None => view! { <SummaryOnly metrics=run.summary.metrics.clone()/> }.into_any(),
                                 };
                                 let memory = plan.map(|plan| view! { <MemoryView plan=plan/> });
-                                view! { {body} {memory} <Reproduce source=source run=run/> }.into_any()
+                                view! { {outcome} {body} {memory} <Reproduce source=source run=run/> }.into_any()
                             }
                             Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
                         }
@@ -96,6 +107,24 @@ pub fn ResultView(source: RunSource) -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// What the evaluation during training decided: the checkpoint kept, and an early stop.
+#[component]
+fn Outcome(outcome: RunOutcome) -> impl IntoView {
+    let selected = outcome.selected.map(|s| view! {
+        <p data-testid="outcome-selected">
+            <strong>{format!("Kept the checkpoint of step {}", s.step)}</strong>
+            {format!(" ({}): {}. The evaluation below and the download are of it.", s.rule.as_str(), s.reason)}
+        </p>
+    });
+    let stopped = outcome.stopped.map(|s| view! {
+        <p data-testid="outcome-stopped">
+            <strong>{format!("Stopped early after step {}: {}.", s.step, s.reason.label())}</strong>
+            {format!(" {}.", s.detail)}
+        </p>
+    });
+    view! { <div class="notice outcome" role="note" data-testid="outcome">{stopped}{selected}</div> }
 }
 
 /// The headline metrics when the run has no evaluation log (evaluation off).

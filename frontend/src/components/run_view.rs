@@ -14,9 +14,11 @@ use crate::api::source::RunSource;
 use crate::chart;
 use crate::components::charts::{Heatmap, LineChart, Series};
 use crate::components::result_view::ResultView;
+use crate::components::trajectory_chart::TrajectoryChart;
 use crate::format;
 use crate::live::LiveState;
 use crate::sample_grid::{SampleGrid, samples_per_step};
+use crate::trajectory::Path;
 
 fn series(name: &str, steps: &[StepPoint], value: impl Fn(&StepPoint) -> Option<f64>) -> Series {
     #[expect(clippy::cast_precision_loss, reason = "step numbers")]
@@ -71,6 +73,9 @@ pub fn RunView(source: RunSource) -> impl IntoView {
                 let source = source_for_result.clone();
                 (state.get() == Some(RunState::Succeeded)).then(|| view! { <ResultView source=source/> })
             }}
+            <Show when=move || live.with(|l| !l.trajectory.is_empty())>
+                <Trajectory live=live/>
+            </Show>
             <Show when=move || steps.with(|s| !s.is_empty())>
                 <TrainingCharts steps=steps wrapper=wrapper/>
             </Show>
@@ -156,6 +161,43 @@ fn ProgressPanel(live: RwSignal<LiveState>, owner: bool) -> impl IntoView {
             })}
             <p class="error" role="alert" hidden=move || cancel_error.get().is_none()>{move || cancel_error.get()}</p>
         </div>
+    }
+}
+
+/// The evaluations during training: the path through the FQ × MU plane (with the kept
+/// checkpoint once the run has chosen it) and the forget metrics by step.
+#[component]
+fn Trajectory(live: RwSignal<LiveState>) -> impl IntoView {
+    view! {
+        <h2>"Forgetting trajectory"</h2>
+        {move || live.with(|l| {
+            let Some(run) = &l.run else { return ().into_any() };
+            let selected = run.summary.metrics.get("selected_step").copied();
+            let path = Path::new(run.summary.name.clone(), &l.trajectory, selected);
+            #[expect(clippy::cast_precision_loss, reason = "step numbers")]
+            let by_step = |name: &str, metric: &str| Series {
+                name: name.into(),
+                points: l.trajectory.iter()
+                    .filter_map(|p| Some((p.step as f64, *p.metrics.get(metric)?)))
+                    .collect(),
+            };
+            let plane = (!path.stops.is_empty()).then(|| view! {
+                <TrajectoryChart title="Forget quality vs model utility while training".to_string()
+                    paths=vec![path] test_id="chart-trajectory"/>
+            });
+            view! {
+                <div class="charts">
+                    {plane}
+                    <LineChart title="Forget metrics at each evaluation".to_string() x_label="step".to_string() test_id="chart-trajectory-metrics"
+                        series=vec![
+                            by_step("forget probability", "forget_Q_A_Prob"),
+                            by_step("forget ROUGE-L", "forget_Q_A_ROUGE"),
+                            by_step("model utility", "model_utility"),
+                        ]/>
+                </div>
+            }
+            .into_any()
+        })}
     }
 }
 

@@ -9,11 +9,14 @@ use shared::paths;
 use shared::run::{RunState, RunSummary};
 
 use crate::api::client;
+use crate::api::error::FetchError;
 use crate::api::source::RunSource;
 use crate::compare::{self, Table};
 use crate::components::charts::{ScatterChart, ScatterPoint};
+use crate::components::trajectory_chart::TrajectoryChart;
 use crate::form;
 use crate::format;
+use crate::trajectory::Path;
 
 /// The compare page.
 #[component]
@@ -38,7 +41,7 @@ pub fn ComparePage() -> impl IntoView {
         async move {
             let mut runs = Vec::new();
             for id in ids {
-                runs.push(client::get_run(RunSource::Run(id)).await.map(|d| d.summary));
+                runs.push(load(id).await);
             }
             runs
         }
@@ -53,11 +56,12 @@ pub fn ComparePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let runs = runs.await;
                     let failed: Vec<String> = runs.iter().filter_map(|r| r.as_ref().err().map(ToString::to_string)).collect();
-                    let runs: Vec<RunSummary> = runs.into_iter().filter_map(Result::ok).collect();
+                    let (runs, paths): (Vec<RunSummary>, Vec<Path>) = runs.into_iter().filter_map(Result::ok).unzip();
                     view! {
                         {failed.into_iter().map(|e| view! { <p class="error" role="alert">{e}</p> }).collect_view()}
                         <CompareTable runs=runs.clone()/>
                         <Scatter runs=runs/>
+                        <Trajectories paths=paths/>
                     }
                 })}
             </Transition>
@@ -74,6 +78,38 @@ pub fn ComparePage() -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// Run `id` and its path through the FQ × MU plane (empty without evaluations during training).
+async fn load(id: i64) -> Result<(RunSummary, Path), FetchError> {
+    let run = client::get_run(RunSource::Run(id)).await?;
+    let points = if run.artifacts.iter().any(|a| a == paths::ARTIFACT_EVALS) {
+        client::get_trajectory(RunSource::Run(id)).await?
+    } else {
+        Vec::new()
+    };
+    let name = format!(
+        "#{id} {}",
+        format::objective(run.summary.method, &run.summary.wrapper)
+    );
+    let path = Path::new(
+        name,
+        &points,
+        run.summary.metrics.get("selected_step").copied(),
+    );
+    Ok((run.summary, path))
+}
+
+/// The runs' forgetting trajectories overlaid, when any has one.
+#[component]
+fn Trajectories(paths: Vec<Path>) -> impl IntoView {
+    let paths: Vec<Path> = paths.into_iter().filter(|p| !p.stops.is_empty()).collect();
+    (!paths.is_empty()).then(|| {
+        view! {
+            <TrajectoryChart title="Forgetting trajectories: how each run moved through the trade-off while training".to_string()
+                paths=paths test_id="compare-trajectories"/>
+        }
+    })
 }
 
 /// Objective and split × model → FQ / MU / gibberish.

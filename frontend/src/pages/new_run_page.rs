@@ -3,6 +3,7 @@
 //! next to the same fields, the memory plan follows the settings, and the sweep builder shows
 //! how many runs its grid makes.
 
+mod during_fields;
 mod fields;
 mod memory_plan;
 mod sweep_builder;
@@ -22,6 +23,7 @@ use crate::api::error::FetchError;
 use crate::form::Preset;
 use crate::model_choice;
 
+use during_fields::DuringFields;
 use fields::{
     COUNT, FieldMessages, Form, NUMBER, TEXT, checkbox_field, input, model_label, optional,
     options, retain_name, select_field,
@@ -251,6 +253,8 @@ pub fn NewRunPage() -> impl IntoView {
                     {input(form, TEXT, "Retain reference", "eval.retain_ref", "a retain model's TOFU_EVAL.json on the server, for forget quality",
                         |s| s.eval.retain_ref.clone().unwrap_or_default(), |s, v| s.eval.retain_ref = optional(v))}
                 </fieldset>
+
+                <DuringFields form=form/>
 
                 <fieldset>
                     <legend>"Label"</legend>

@@ -221,11 +221,11 @@ pub(super) fn validate(
             );
         }
         match d.every {
-            Every::Steps(0) => push(&mut errors, "eval.during.every.steps", "at least 1"),
+            Every::Steps(0) => push(&mut errors, "eval.during.every", "at least 1 step"),
             Every::Epochs(e) if !(e.is_finite() && e > 0.0) => push(
                 &mut errors,
-                "eval.during.every.epochs",
-                format!("must be a number > 0 (got {e})"),
+                "eval.during.every",
+                format!("a number of epochs > 0 (got {e})"),
             ),
             _ => {}
         }
@@ -357,11 +357,7 @@ mod tests {
         let fields: Vec<String> = spec.validate().into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            [
-                "eval.during",
-                "eval.during.every.epochs",
-                "eval.during.items"
-            ]
+            ["eval.during", "eval.during.every", "eval.during.items"]
         );
     }
 }

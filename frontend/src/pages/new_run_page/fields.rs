@@ -116,6 +116,25 @@ pub(super) const TEXT: Kind<String> = Kind {
     show: String::clone,
 };
 
+/// A number that may be left empty (`None`).
+pub(super) const OPTIONAL_NUMBER: Kind<Option<f64>> = Kind {
+    inputmode: "decimal",
+    parse: |text| match text.trim() {
+        "" => Ok(None),
+        text => form::parse_number(text).map(Some),
+    },
+    show: |value| value.map(form::show_number).unwrap_or_default(),
+};
+/// A whole number that may be left empty (`None`).
+pub(super) const OPTIONAL_COUNT: Kind<Option<u64>> = Kind {
+    inputmode: "numeric",
+    parse: |text| match text.trim() {
+        "" => Ok(None),
+        text => form::parse_count(text).map(Some),
+    },
+    show: |value| value.map(|v| v.to_string()).unwrap_or_default(),
+};
+
 fn show_number(value: &f64) -> String {
     form::show_number(*value)
 }
