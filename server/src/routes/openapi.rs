@@ -58,8 +58,11 @@ fn schemas() -> Value {
                 "template": {"type": "string", "enum": ["plain", "chat"]},
                 "objective": schema_ref("ObjectiveSpec"),
                 "wrapper": schema_ref("Wrapper"),
-                "trainer": object(&[("lr", number.clone()), ("epochs", number.clone()), ("batch_size", integer.clone()), ("grad_accum", integer.clone()), ("warmup_epochs", number.clone()), ("weight_decay", number.clone()), ("seed", integer.clone()), ("dtype", json!({"type": "string", "enum": ["f32", "bf16", "f16"]})), ("gradient_checkpointing", boolean.clone()), ("reference_mode", json!({"type": "string", "enum": ["live", "cached"]})), ("optimizer_offload", boolean.clone()), ("devices", integer.clone())], &[]),
-                "eval": object(&[("enabled", boolean.clone()), ("batch_size", integer.clone()), ("max_new_tokens", integer.clone()), ("retain_ref", string.clone())], &[]),
+                "trainer": object(&[("lr", number.clone()), ("epochs", number.clone()), ("batch_size", integer.clone()), ("grad_accum", integer.clone()), ("warmup_epochs", number.clone()), ("weight_decay", number.clone()), ("seed", integer.clone()), ("dtype", json!({"type": "string", "enum": ["f32", "bf16", "f16"]})), ("gradient_checkpointing", boolean.clone()), ("reference_mode", json!({"type": "string", "enum": ["live", "cached"]})), ("optimizer_offload", boolean.clone()), ("devices", integer.clone()),
+                    ("stop_when", object(&[("mu_below", number.clone()), ("gibberish_below", number.clone()), ("no_change_after", integer.clone())], &[]))], &[]),
+                "eval": object(&[("enabled", boolean.clone()), ("batch_size", integer.clone()), ("max_new_tokens", integer.clone()), ("retain_ref", string.clone()),
+                    ("during", object(&[("every", json!({"oneOf": [object(&[("steps", integer.clone())], &["steps"]), object(&[("epochs", number.clone())], &["epochs"])]})), ("items", integer.clone())], &["every"])),
+                    ("select", json!({"type": "string", "enum": ["last", "best_forget_quality", "best_balance"]}))], &[]),
             }
         }),
         "SweepSpec": object(&[
@@ -90,7 +93,7 @@ fn schemas() -> Value {
         ], &["spec"])]}),
         "RunPage": object(&[("runs", json!({"type": "array", "items": schema_ref("RunSummary")})), ("total", integer.clone()), ("offset", integer.clone()), ("limit", integer)], &["runs", "total"]),
         "ModelEntry": object(&[("id", string.clone()), ("family", string.clone()), ("parameters", json!({"type": "integer"})), ("source", string.clone())], &["id"]),
-        "ServerEvent": json!({"type": "object", "description": "tagged by `type`: snapshot, step, eval, metrics, log, state; every event has `seq`", "required": ["type", "seq"]}),
+        "ServerEvent": json!({"type": "object", "description": "tagged by `type`: snapshot, step, eval, trajectory (an evaluation during training), metrics, log, state; every event has `seq`", "required": ["type", "seq"]}),
     })
 }
 
