@@ -63,6 +63,9 @@ pub enum EvalScope {
         /// Rows per utility set.
         utility_items: usize,
     },
+    /// The forget split's entries of [`EvalScope::During`] only (no utility sets): what a
+    /// robustness attack compares before and after.
+    Forget,
 }
 
 impl Default for EvalConfig {
@@ -137,6 +140,9 @@ pub fn evaluate(
         ("wf", "world_facts_perturbed".to_string()),
     ];
     for (prefix, split) in splits {
+        if config.scope == EvalScope::Forget && prefix != "forget" {
+            continue;
+        }
         let mut rows = data.read(&split)?;
         if let (EvalScope::During { utility_items }, false) = (config.scope, prefix == "forget") {
             rows = spread(rows, utility_items);

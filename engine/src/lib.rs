@@ -18,6 +18,7 @@ pub mod llama;
 pub mod metrics;
 pub mod objectives;
 pub mod plan;
+pub mod quantize;
 pub mod tokenizer;
 pub mod train;
 

@@ -10,7 +10,7 @@ pub mod run;
 pub mod schedule;
 pub mod unlearn;
 
-pub use checkpoint::save;
+pub use checkpoint::{save, save_state};
 pub use observe::{Flow, Observer, OnStep, Progress};
 pub use optimizer::{AdamW, AdamWConfig, GradStore};
 pub use reference_cache::{Reference, ReferenceCache};

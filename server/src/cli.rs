@@ -3,6 +3,7 @@
 //! output. Commands that run something describe it as a [`shared::run::RunSpec`]
 //! ([`spec_args`]) and hand it to the [runner](mod@crate::runner).
 
+pub mod attack;
 pub mod bench;
 pub mod config_file;
 pub mod data;

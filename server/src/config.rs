@@ -7,11 +7,13 @@ use std::path::PathBuf;
 
 use engine::{DeviceSpec, Devices};
 
+mod attack_args;
 mod bench_args;
 mod plan_args;
 mod run_args;
 mod slurm_args;
 
+pub use attack_args::{AttackCommand, AttackTarget};
 pub use bench_args::{BenchCommand, NpoStepArgs, ParityArgs};
 pub use plan_args::{MemorySwitches, PlanArgs};
 pub use run_args::{
@@ -71,6 +73,13 @@ pub enum Command {
     /// Evaluate a model on TOFU (forget split, retain, real authors, world facts) and write
     /// open-unlearning's TOFU_EVAL.json and TOFU_SUMMARY.json.
     Eval(EvalArgs),
+    /// Robustness attacks on a finished run: `relearn` (fine-tune on part of the forget set) and
+    /// `quantize` (8- or 4-bit weights); each writes `attacks/<name>/` in the run's directory.
+    Attack {
+        /// Which attack.
+        #[command(subcommand)]
+        command: AttackCommand,
+    },
     /// Work with TOFU eval logs: `summarize` (recompute every aggregate), `rescore` (audit a log
     /// against its own generations and losses).
     Tofu {

@@ -35,6 +35,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Finetune(args) => server::cli::finetune::run(&args),
         Command::Loss(args) => server::cli::loss::run(&args, &mut std::io::stdout().lock()),
         Command::Eval(args) => server::cli::eval::run(&args, &mut std::io::stdout().lock()),
+        Command::Attack { command } => {
+            server::cli::attack::run(command, &mut std::io::stdout().lock())
+        }
         Command::Tofu { command } => {
             let mut stdout = std::io::stdout().lock();
             match command {

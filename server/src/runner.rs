@@ -16,6 +16,7 @@ use engine::train::{Reference, ReferenceCache, UnlearnConfig, UnlearnData, unlea
 use shared::live::{EvalPoint, StepPoint};
 use shared::run::{ReferenceMode, RunSpec, TrajectoryPoint};
 
+pub mod attacks;
 pub mod engine_config;
 pub mod evaluate;
 pub mod files;
@@ -239,6 +240,15 @@ pub fn execute(
         let mut summary = log.summary();
         summary.extend(metrics);
         metrics = summary;
+    }
+    if !spec.attacks.is_empty() {
+        let run = attacks::AttackRun {
+            spec,
+            resolved: &resolved,
+            run_dir,
+            devices: &devices,
+        };
+        metrics.extend(attacks::run_all(&run, events, cancel)?);
     }
     files.finish(&metrics)?;
     Ok(metrics)

@@ -7,93 +7,14 @@
     reason = "fixture helpers panic on setup failure, like the tests"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::run::{RunOutcome, Select, StopReason, TrajectoryPoint};
 
-fn lethe(args: &[&str], scratch: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lethe"))
-        .args(args)
-        .env("HF_HUB_OFFLINE", "1")
-        .env("HF_HUB_CACHE", scratch.join("no-hf-cache"))
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A reduced `demo` (20 authors of 4 questions, the target and retain models trained for 8
-/// epochs from random weights, forget01's retain reference evaluated) in a scratch directory:
-/// the embedded default model at a size a test builds in seconds, with a real model utility.
-struct Setup {
-    _dir: tempfile::TempDir,
-    scratch: PathBuf,
-    tofu: PathBuf,
-    models: PathBuf,
-}
-
-const EVAL_FLAGS: [&str; 4] = ["--batch-size", "8", "--max-new-tokens", "16"];
-
-fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let scratch = dir.path().to_path_buf();
-    let data = scratch.join("demo");
-    ok(&lethe(
-        &[
-            "demo",
-            "build",
-            "--authors",
-            "20",
-            "--questions",
-            "4",
-            "--epochs",
-            "8",
-            "--splits",
-            "forget01",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-        &scratch,
-    ));
-    Setup {
-        _dir: dir,
-        tofu: data.join("tofu-generated-20x4"),
-        models: data.join("models"),
-        scratch,
-    }
-}
-
-impl Setup {
-    /// Runs `spec` with `lethe run` into `name`; the run's directory and the command's stderr.
-    fn run(&self, name: &str, spec: &Value) -> (PathBuf, String) {
-        let spec_file = self.scratch.join(format!("{name}.json"));
-        std::fs::write(&spec_file, spec.to_string()).unwrap();
-        let data = self.scratch.join(name);
-        let stderr = ok(&lethe(
-            &[
-                "run",
-                spec_file.to_str().unwrap(),
-                "--data-dir",
-                data.to_str().unwrap(),
-                "--model-root",
-                self.models.to_str().unwrap(),
-                "--tofu-dir",
-                self.tofu.to_str().unwrap(),
-            ],
-            &self.scratch,
-        ));
-        (data.join("runs/1"), stderr)
-    }
-}
+#[path = "support/demo.rs"]
+mod demo;
+use demo::{EVAL_FLAGS, json_file, lethe, ok, setup};
 
 fn trajectory(run: &Path) -> Vec<TrajectoryPoint> {
     std::fs::read_to_string(run.join("evals.jsonl"))
@@ -105,10 +26,6 @@ fn trajectory(run: &Path) -> Vec<TrajectoryPoint> {
 
 fn outcome(run: &Path) -> RunOutcome {
     serde_json::from_slice(&std::fs::read(run.join("outcome.json")).unwrap()).unwrap()
-}
-
-fn json_file(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 #[test]
@@ -125,7 +42,7 @@ fn an_evaluation_every_epoch_gives_a_monotone_trajectory_and_the_best_forget_qua
             "during": {"every": {"epochs": 1}, "items": 24},
             "select": "best_forget_quality"}
     });
-    let (run, _) = setup.run("best-fq", &spec);
+    let run = setup.run("best-fq", &spec);
     let points = trajectory(&run);
     let steps: Vec<usize> = points.iter().map(|p| p.step).collect();
     assert_eq!(steps, [0, 2, 4, 6], "step 0, then every epoch");
@@ -225,7 +142,7 @@ fn a_destructive_learning_rate_stops_on_the_utility_guard_and_the_run_succeeds()
         "eval": {"batch_size": 8, "max_new_tokens": 16,
             "during": {"every": {"steps": 1}, "items": 24}}
     });
-    let (run, _) = setup.run("destructive", &spec);
+    let run = setup.run("destructive", &spec);
     let outcome = outcome(&run);
     let stopped = outcome.stopped.expect("stopped early");
     assert_eq!(stopped.reason, StopReason::CollapsedUtility, "{stopped:?}");

@@ -55,6 +55,11 @@ pub const ARTIFACT_STATE: &str = "state.json";
 pub const ARTIFACT_EVALS: &str = "evals.jsonl";
 /// Run artifact: the checkpoint the run kept and any early stop ([`crate::run::RunOutcome`]).
 pub const ARTIFACT_OUTCOME: &str = "outcome.json";
+/// Run artifact: the robustness attacks' directory (`attacks/<name>/TOFU_EVAL.json`, …).
+pub const ARTIFACT_ATTACKS: &str = "attacks";
+/// What an attack found ([`crate::run::AttackReport`]), in its directory under
+/// [`ARTIFACT_ATTACKS`].
+pub const ATTACK_REPORT: &str = "ATTACK.json";
 /// The run's memory plan ([`crate::plan::PlanReport`]), written before training starts.
 pub const ARTIFACT_PLAN: &str = "plan.json";
 

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod attack;
 mod data;
 mod during;
 mod method;
@@ -14,6 +15,7 @@ mod set;
 mod trainer;
 mod validate;
 
+pub use attack::{AttackReport, AttackSpec, ForgetScore};
 pub use data::{DataSource, DataSpec, PromptFormat, Split};
 pub use during::{
     DURING_ITEMS, DuringEval, Every, RunOutcome, Select, Selected, StopReason, StopWhen, Stopped,
@@ -59,6 +61,9 @@ pub struct RunSpec {
     /// Evaluation.
     #[serde(default)]
     pub eval: EvalSpec,
+    /// Robustness attacks on the unlearned model, run after the evaluation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attacks: Vec<AttackSpec>,
 }
 
 /// Longest accepted name, tag or path.
@@ -78,6 +83,7 @@ impl RunSpec {
             wrapper: Wrapper::None,
             trainer: TrainerSpec::default(),
             eval: EvalSpec::default(),
+            attacks: Vec::new(),
         }
     }
 

@@ -186,6 +186,18 @@ pub fn save(
     dir: &Path,
     dtype: WeightDtype,
 ) -> Result<(), EngineError> {
+    save_state(&model.state_dict(), model, tokenizer, dir, dtype)
+}
+
+/// [`save`] with the weights `state` (HF names and layout) in place of `model`'s own, which
+/// gives the config: a transformed copy of a model (quantized weights) written as a checkpoint.
+pub fn save_state(
+    state: &BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    model: &LlamaForCausalLM,
+    tokenizer: &Tokenizer,
+    dir: &Path,
+    dtype: WeightDtype,
+) -> Result<(), EngineError> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io(parent))?;
     let name = dir
@@ -196,8 +208,7 @@ pub fn save(
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(io(&staging))?;
     let weights = staging.join("model.safetensors");
-    std::fs::write(&weights, safetensors_bytes(&model.state_dict(), dtype))
-        .map_err(io(&weights))?;
+    std::fs::write(&weights, safetensors_bytes(state, dtype)).map_err(io(&weights))?;
     let config = staging.join("config.json");
     let text = serde_json::to_string_pretty(&model.hf_config_json()).unwrap_or_default();
     std::fs::write(&config, text).map_err(io(&config))?;

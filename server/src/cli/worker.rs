@@ -25,7 +25,7 @@ use crate::jobs::run_log::RunLog;
 use crate::jobs::{Executor as _, JobContext};
 use crate::runner::{self, RunEnd, RunEvent};
 
-fn read_spec(dir: &Path) -> anyhow::Result<RunSpec> {
+pub(crate) fn read_spec(dir: &Path) -> anyhow::Result<RunSpec> {
     let path = dir.join(shared::paths::ARTIFACT_SPEC);
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("{}: not a RunSpec", path.display()))

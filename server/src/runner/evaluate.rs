@@ -42,6 +42,14 @@ pub struct EvalJob {
 
 /// The evaluation settings of `job` for `model`: the full TOFU evaluation.
 pub fn eval_config(job: &EvalJob, model: &LoadedModel) -> anyhow::Result<EvalConfig> {
+    scoped_config(job, model, EvalScope::Full)
+}
+
+fn scoped_config(
+    job: &EvalJob,
+    model: &LoadedModel,
+    scope: EvalScope,
+) -> anyhow::Result<EvalConfig> {
     Ok(EvalConfig {
         template: engine_config::template(job.template, model, &job.model)?,
         batch_size: job.eval.batch_size,
@@ -49,7 +57,7 @@ pub fn eval_config(job: &EvalJob, model: &LoadedModel) -> anyhow::Result<EvalCon
         max_length: MAX_LENGTH,
         gibberish_classifier: job.gibberish_model.clone(),
         classifier_max_length: job.eval.classifier_max_length,
-        scope: EvalScope::Full,
+        scope,
     })
 }
 
@@ -78,6 +86,18 @@ pub fn evaluate(
     events: &mut dyn FnMut(RunEvent),
     cancel: &AtomicBool,
 ) -> anyhow::Result<EvalLog> {
+    evaluate_scoped(job, out, device, EvalScope::Full, events, cancel)
+}
+
+/// [`evaluate`] of `scope` (the robustness attacks read the target on the forget split only).
+pub fn evaluate_scoped(
+    job: &EvalJob,
+    out: &Path,
+    device: DeviceSpec,
+    scope: EvalScope,
+    events: &mut dyn FnMut(RunEvent),
+    cancel: &AtomicBool,
+) -> anyhow::Result<EvalLog> {
     let preset = SplitPreset::parse(job.split.as_str())?;
     let retain = retain_log(job)?;
     let model = load(
@@ -86,7 +106,7 @@ pub fn evaluate(
         engine_config::dtype(job.dtype),
     )
     .with_context(|| format!("model {}", job.model))?;
-    let config = eval_config(job, &model)?;
+    let config = scoped_config(job, &model, scope)?;
     // Seconds per stage, in order, for eval_timing.json (what the eval benchmark reads).
     let mut timing: Vec<(String, Instant, f64)> = Vec::new();
     let started = Instant::now();

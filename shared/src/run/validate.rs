@@ -168,6 +168,16 @@ impl RunSpec {
         if e.classifier_max_length == 0 || e.classifier_max_length > 4096 {
             push(&mut errors, "eval.classifier_max_length", "1 to 4096");
         }
+        if !self.attacks.is_empty() && !e.enabled {
+            push(
+                &mut errors,
+                "attacks",
+                "an attack is judged by the evaluation: set eval.enabled",
+            );
+        }
+        for (index, attack) in self.attacks.iter().enumerate() {
+            errors.extend(attack.validate(index));
+        }
         errors.extend(super::during::validate(
             e.during.as_ref(),
             e.select,
