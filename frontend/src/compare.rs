@@ -72,6 +72,30 @@ impl Table {
     }
 }
 
+/// The robustness attacks a run went through, with the share of the forget probability that
+/// unlearning removed and the attack brought back (`attack_<name>_prob_recovered`), in name
+/// order: `[("quantize-4", 0.02), ("relearn", 0.41)]`.
+pub fn recovered(run: &RunSummary) -> Vec<(String, f64)> {
+    run.metrics
+        .iter()
+        .filter_map(|(key, value)| {
+            let name = key
+                .strip_prefix("attack_")?
+                .strip_suffix("_prob_recovered")?;
+            Some((name.to_string(), *value))
+        })
+        .collect()
+}
+
+/// [`recovered`] as a table cell reads it: `relearn 41% · quantize-4 2%`; empty without attacks.
+pub fn recovered_text(run: &RunSummary) -> String {
+    recovered(run)
+        .iter()
+        .map(|(name, share)| format!("{name} {:.0}%", (share * 100.0).round() + 0.0))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// A point of the FQ-vs-MU scatter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
@@ -133,6 +157,26 @@ mod tests {
                 })
                 .unwrap_or_default(),
         }
+    }
+
+    #[test]
+    fn recovered_shares_come_from_the_attack_metrics() {
+        let mut attacked = run(1, "llama", Method::Npo, "none", Some(0.01));
+        assert_eq!(recovered_text(&attacked), "");
+        attacked.metrics.extend([
+            ("attack_relearn_prob_recovered".to_string(), 0.412),
+            ("attack_relearn_rouge_recovered".to_string(), 0.3),
+            ("attack_quantize-4_prob_recovered".to_string(), 0.02),
+            ("attack_quantize-4_forget_Q_A_Prob".to_string(), 0.001),
+        ]);
+        assert_eq!(
+            recovered(&attacked),
+            [
+                ("quantize-4".to_string(), 0.02),
+                ("relearn".to_string(), 0.412)
+            ]
+        );
+        assert_eq!(recovered_text(&attacked), "quantize-4 2% · relearn 41%");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod charts;
 pub mod memory_view;
 pub mod result_view;
+pub mod robustness_view;
 pub mod run_view;
 pub mod server_status;
 pub mod token_control;

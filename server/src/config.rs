@@ -128,6 +128,10 @@ pub enum StudyCommand {
         /// Learning rate of every run (the spec's 1e-5 when absent).
         #[arg(long)]
         lr: Option<f64>,
+        /// Attack every unlearned model: relearning (20 steps on half the forget items at the
+        /// run's learning rate) and 8- and 4-bit weights.
+        #[arg(long)]
+        attacks: bool,
     },
     /// Print the study's table (objective × model → FQ · MU · gibberish) and write `study.md`
     /// and `study.svg` (FQ-vs-MU, log FQ) into `--out`.

@@ -93,8 +93,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Study { command } => {
             let mut stdout = std::io::stdout().lock();
             match command {
-                StudyCommand::Spec { models, lr } => {
-                    let sweep = server::cli::study::spec(&models, lr)?;
+                StudyCommand::Spec {
+                    models,
+                    lr,
+                    attacks,
+                } => {
+                    let sweep = server::cli::study::spec(&models, lr, attacks)?;
                     writeln!(stdout, "{}", serde_json::to_string_pretty(&sweep)?)?;
                     Ok(())
                 }

@@ -468,6 +468,21 @@ fn the_study_expands_to_its_grid_and_the_report_matches_the_database() {
     );
     let sweep: shared::sweep::SweepSpec = serde_json::from_slice(&study.stdout).unwrap();
     assert_eq!(sweep.count(), 27);
+    assert!(sweep.base.attacks.is_empty());
+    // `--attacks` attacks every run of the grid: relearning and both quantizations.
+    let attacked = Command::new(env!("CARGO_BIN_EXE_lethe"))
+        .args(["study", "spec", "--model", "tiny", "--attacks"])
+        .output()
+        .unwrap();
+    let attacked: shared::sweep::SweepSpec = serde_json::from_slice(&attacked.stdout).unwrap();
+    let runs = attacked.expand();
+    assert_eq!(runs.len(), 27);
+    assert!(
+        runs.iter()
+            .all(|r| r.attacks.len() == 3 && r.validate().is_empty()),
+        "{:?}",
+        runs[0].attacks
+    );
 
     // A smaller grid to report on: NPO and WGA, plain and DV, two learning rates.
     let mut small = sweep.clone();

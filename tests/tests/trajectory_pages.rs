@@ -1,7 +1,9 @@
 //! The forgetting trajectory in headless Chromium against the real `lethe serve` and the real
 //! engine on a reduced `demo`: a run set up in the form's *While training* fieldset draws its
 //! path through the forget quality × model utility plane live, labelled by step, with the kept
-//! checkpoint marked on top and named in the result; the compare page overlays two runs' paths.
+//! checkpoint marked on top and named in the result; its *Robustness attacks* (relearning and
+//! 4-bit weights) fill the result's Robustness table; the compare page overlays two runs' paths
+//! and shows how much forget probability each attack recovered.
 
 use std::time::Duration;
 
@@ -81,6 +83,10 @@ async fn the_run_page_draws_the_trajectory_and_the_compare_page_overlays_two() -
     browser
         .select(&field("eval.select"), "best_forget_quality")
         .await?;
+    browser.click(&field("attacks.relearn")).await?;
+    browser.fill(&field("attacks.0.steps"), "20").await?;
+    browser.fill(&field("attacks.0.lr"), "0.01").await?;
+    browser.click(&field("attacks.quantize-4")).await?;
     browser
         .wait_for_text("[data-testid=form-problems]", str::is_empty)
         .await?;
@@ -134,6 +140,28 @@ async fn the_run_page_draws_the_trajectory_and_the_compare_page_overlays_two() -
     all_painted(&selected, "kept checkpoint's mark");
     browser
         .screenshot_at("[data-testid=chart-trajectory]", "trajectory-run")
+        .await?;
+    // The attacks the form set up: one painted row each, with the share recovered.
+    assert_eq!(run.spec.attacks.len(), 2, "{:?}", run.spec.attacks);
+    for attack in ["relearn", "quantize-4"] {
+        let row = browser
+            .painted(&format!("[data-testid=attack-{attack}-recovered]"))
+            .await?;
+        assert!(row.len() == 1 && row[0].visible(), "{attack}: {row:?}");
+        let share = browser
+            .text(&format!("[data-testid=attack-{attack}-recovered]"))
+            .await?;
+        assert!(share.ends_with('%'), "{attack}: {share}");
+    }
+    let recovered = run.summary.metrics["attack_relearn_prob_recovered"];
+    assert_eq!(
+        browser
+            .text("[data-testid=attack-relearn-recovered]")
+            .await?,
+        format!("{:.0}%", (recovered * 100.0).round() + 0.0)
+    );
+    browser
+        .screenshot_at("[data-testid=robustness]", "robustness")
         .await?;
 
     // A second run through the API: NPO, evaluated every epoch, keeping the best balance.
@@ -200,6 +228,13 @@ async fn the_run_page_draws_the_trajectory_and_the_compare_page_overlays_two() -
         .await?;
     assert_eq!(selected.len(), 2);
     all_painted(&selected, "compared kept checkpoint");
+    let cell = browser
+        .text(&format!("[data-testid=compare-recovered-{first}]"))
+        .await?;
+    assert!(
+        cell.contains("relearn") && cell.contains("quantize-4"),
+        "{cell}"
+    );
     let legend = browser
         .text("[data-testid=compare-trajectories] .legend")
         .await?;

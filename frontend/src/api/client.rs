@@ -69,10 +69,7 @@ pub async fn get_run(source: RunSource) -> Result<RunDetail, FetchError> {
 }
 
 /// A JSON artifact of a run (`eval/TOFU_EVAL.json`).
-pub async fn get_artifact(
-    source: RunSource,
-    path: &'static str,
-) -> Result<serde_json::Value, FetchError> {
+pub async fn get_artifact(source: RunSource, path: &str) -> Result<serde_json::Value, FetchError> {
     get_json(&source.artifact(path)).await
 }
 

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use shared::paths;
 use shared::plan::PlanReport;
-use shared::run::{RunDetail, RunOutcome};
+use shared::run::{AttackReport, RunDetail, RunOutcome};
 use shared::tofu;
 
 use crate::api::client;
@@ -14,6 +14,7 @@ use crate::api::error::FetchError;
 use crate::api::source::RunSource;
 use crate::components::charts::HistogramChart;
 use crate::components::memory_view::MemoryView;
+use crate::components::robustness_view::RobustnessView;
 use crate::eval_view::{self, EvalView, RougeRow};
 use crate::format;
 
@@ -29,6 +30,7 @@ struct Loaded {
     reference: Option<serde_json::Value>,
     plan: Option<PlanReport>,
     outcome: Option<RunOutcome>,
+    attacks: Vec<AttackReport>,
 }
 
 async fn load(source: RunSource) -> Result<Loaded, FetchError> {
@@ -55,6 +57,19 @@ async fn load(source: RunSource) -> Result<Loaded, FetchError> {
     } else {
         None
     };
+    // Every attack the run went through, from its spec or from `lethe attack` afterwards.
+    let mut attacks = Vec::new();
+    let reports = run.artifacts.iter().filter(|a| {
+        a.strip_prefix(paths::ARTIFACT_ATTACKS)
+            .is_some_and(|rest| rest.ends_with(&format!("/{}", paths::ATTACK_REPORT)))
+    });
+    for path in reports {
+        if let Ok(report) = client::get_artifact(source.clone(), path).await
+            && let Ok(report) = serde_json::from_value(report)
+        {
+            attacks.push(report);
+        }
+    }
     let plan = if has(paths::ARTIFACT_PLAN) {
         client::get_artifact(source, paths::ARTIFACT_PLAN)
             .await
@@ -69,6 +84,7 @@ async fn load(source: RunSource) -> Result<Loaded, FetchError> {
         reference,
         plan,
         outcome,
+        attacks,
     })
 }
 
@@ -87,7 +103,8 @@ pub fn ResultView(source: RunSource) -> impl IntoView {
                     let source = source.clone();
                     Suspend::new(async move {
                         match loaded.await {
-                            Ok(Loaded { run, log, reference, plan, outcome }) => {
+                            Ok(Loaded { run, log, reference, plan, outcome, attacks }) => {
+                                let robustness = (!attacks.is_empty()).then(|| view! { <RobustnessView reports=attacks/> });
                                 let outcome = outcome.map(|outcome| view! { <Outcome outcome=outcome/> });
                                 let body = match log {
                                     Some(log) => {
@@ -98,7 +115,7 @@ pub fn ResultView(source: RunSource) -> impl IntoView {
                                     None => view! { <SummaryOnly metrics=run.summary.metrics.clone()/> }.into_any(),
                                 };
                                 let memory = plan.map(|plan| view! { <MemoryView plan=plan/> });
-                                view! { {outcome} {body} {memory} <Reproduce source=source run=run/> }.into_any()
+                                view! { {outcome} {body} {robustness} {memory} <Reproduce source=source run=run/> }.into_any()
                             }
                             Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
                         }

@@ -123,7 +123,7 @@ fn CompareTable(runs: Vec<RunSummary>) -> impl IntoView {
     let header = table
         .models
         .iter()
-        .map(|m| view! { <th scope="col">{m.clone()}<br/><span class="muted">"FQ · MU · gibberish"</span></th> })
+        .map(|m| view! { <th scope="col">{m.clone()}<br/><span class="muted">"FQ · MU · gibberish; forget probability recovered by attacks"</span></th> })
         .collect_view();
     let rows = table
         .rows
@@ -142,6 +142,11 @@ fn CompareTable(runs: Vec<RunSummary>) -> impl IntoView {
                                     <span class="num">{format::metric(run.metrics.get(shared::tofu::FORGET_QUALITY).copied())}</span>
                                     " · " <span class="num">{format::metric(run.metrics.get(shared::tofu::MODEL_UTILITY).copied())}</span>
                                     " · " <span class="num">{format::gibberish(run)}</span>
+                                    {(!compare::recovered(run).is_empty()).then(|| view! {
+                                        <div class="muted" data-testid=format!("compare-recovered-{}", run.id)>
+                                            "recovered: " {compare::recovered_text(run)}
+                                        </div>
+                                    })}
                                 </div>
                             }
                         })

@@ -3,6 +3,7 @@
 //! next to the same fields, the memory plan follows the settings, and the sweep builder shows
 //! how many runs its grid makes.
 
+mod attack_fields;
 mod during_fields;
 mod fields;
 mod memory_plan;
@@ -23,6 +24,7 @@ use crate::api::error::FetchError;
 use crate::form::Preset;
 use crate::model_choice;
 
+use attack_fields::AttackFields;
 use during_fields::DuringFields;
 use fields::{
     COUNT, FieldMessages, Form, NUMBER, TEXT, checkbox_field, input, model_label, optional,
@@ -255,6 +257,8 @@ pub fn NewRunPage() -> impl IntoView {
                 </fieldset>
 
                 <DuringFields form=form/>
+
+                <AttackFields form=form/>
 
                 <fieldset>
                     <legend>"Label"</legend>

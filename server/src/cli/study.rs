@@ -8,20 +8,37 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
-use shared::run::{RunState, RunSummary};
+use shared::run::{AttackSpec, RunState, RunSummary};
 use shared::sweep::SweepSpec;
 use shared::{display, tofu};
 
 use crate::db::{self, Db};
 
+/// The robustness attacks `lethe study spec --attacks` adds to every run: relearning on half the
+/// forget items for 20 steps at the run's learning rate, and 8- and 4-bit weights.
+pub fn study_attacks(lr: f64) -> Vec<AttackSpec> {
+    vec![
+        AttackSpec::Relearn {
+            steps: 20,
+            lr,
+            fraction: 0.5,
+        },
+        AttackSpec::Quantize { bits: 8 },
+        AttackSpec::Quantize { bits: 4 },
+    ]
+}
+
 /// The seed study on `models` (NPO/WGA/TNPO × plain/DV/G × forget01/05/10), with `lr` when
-/// given (the spec's 1e-5 otherwise).
-pub fn spec(models: &[String], lr: Option<f64>) -> anyhow::Result<SweepSpec> {
+/// given (the spec's 1e-5 otherwise), and with [`study_attacks`] after each run when `attacks`.
+pub fn spec(models: &[String], lr: Option<f64>, attacks: bool) -> anyhow::Result<SweepSpec> {
     let first = models.first().context("--model: name at least one")?;
     let mut sweep = SweepSpec::seed_study(first);
     sweep.grid.models = models.to_vec();
     if let Some(lr) = lr {
         sweep.base.trainer.lr = lr;
+    }
+    if attacks {
+        sweep.base.attacks = study_attacks(sweep.base.trainer.lr);
     }
     let errors = sweep.validate();
     if let Some(error) = errors.first() {

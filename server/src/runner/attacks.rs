@@ -202,7 +202,7 @@ impl AttackRun<'_> {
             report.unlearned.prob,
             report.attacked.prob,
             report.target.prob,
-            report.recovered.prob * 100.0
+            (report.recovered.prob * 100.0).round() + 0.0
         )));
         Ok(report)
     }
