@@ -1,7 +1,6 @@
 //! The quantization attack's weights: the tiny Llama fixture quantized to llama.cpp's Q8_0 and
 //! Q4_0 blocks, written as a checkpoint and loaded back. Its logits move less at 8 bits than at
 //! 4, and only the projection weights change.
-#![expect(clippy::unwrap_used, reason = "test setup")]
 
 use std::path::{Path, PathBuf};
 

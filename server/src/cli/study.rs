@@ -289,8 +289,8 @@ mod tests {
 
     #[test]
     fn the_study_spec_spans_models_and_keeps_the_grid() {
-        let sweep =
-            spec(&["demo".into(), "tiny".into()], Some(1e-4)).unwrap_or_else(|e| panic!("{e}"));
+        let sweep = spec(&["demo".into(), "tiny".into()], Some(1e-4), false)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sweep.count(), 54);
         assert!(
             sweep
@@ -298,6 +298,12 @@ mod tests {
                 .iter()
                 .all(|r| (r.trainer.lr - 1e-4).abs() < 1e-18)
         );
-        assert!(spec(&[], None).is_err());
+        assert!(spec(&[], None, false).is_err());
+        let attacked = spec(&["demo".into()], Some(1e-4), true).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            attacked.base.attacks,
+            study_attacks(1e-4),
+            "at the run's lr"
+        );
     }
 }

@@ -251,7 +251,7 @@ impl AttackRun<'_> {
         let mut picked = engine::objectives::baldro::sample_without_replacement(
             rows.len(),
             take,
-            self.spec.trainer.seed ^ 0x7e1e_a2,
+            self.spec.trainer.seed ^ 0x007e_1ea2,
         );
         picked.sort_unstable();
         let plain = self.devices.take(1, "device")?.devices()?;
