@@ -15,6 +15,7 @@ pub mod distilbert;
 pub mod error;
 pub mod eval;
 pub mod llama;
+pub mod lora;
 pub mod metrics;
 pub mod objectives;
 pub mod plan;

@@ -151,6 +151,11 @@ impl SafetensorsFiles {
         })
     }
 
+    /// The tensor names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
+    }
+
     /// Opens one `.safetensors` file (reference logits, checkpoints written by Lethe).
     pub fn open_file(file: &Path) -> Result<Self, EngineError> {
         Ok(Self {
