@@ -32,10 +32,14 @@ use crate::llama::model::expected_tensors;
 use crate::llama::{LayerSplit, LlamaConfig, WeightDtype, layer_split};
 use crate::objectives::{Method, ObjectiveConfig, RetainLoss};
 
+mod activations;
 mod auto;
+mod lora;
 mod size;
 
+pub use activations::{ACTIVATION_SCALE, activations};
 pub use auto::{AUTO_ORDER, auto};
+pub use lora::{LoraPlan, lora_parameters};
 pub use size::parse_bytes;
 
 /// How an objective uses the frozen reference model.
@@ -95,6 +99,8 @@ pub struct PlanSettings {
     pub gradient_checkpointing: bool,
     /// Devices the decoder layers are split over.
     pub devices: usize,
+    /// LoRA adapters instead of full fine-tuning.
+    pub lora: Option<LoraPlan>,
 }
 
 impl Default for PlanSettings {
@@ -110,6 +116,7 @@ impl Default for PlanSettings {
             optimizer_offload: false,
             gradient_checkpointing: false,
             devices: 1,
+            lora: None,
         }
     }
 }
@@ -154,50 +161,11 @@ pub fn parameters(config: &LlamaConfig) -> u64 {
         .sum()
 }
 
-fn weight_bytes(dtype: WeightDtype) -> u64 {
+pub(crate) fn weight_bytes(dtype: WeightDtype) -> u64 {
     match dtype {
         WeightDtype::F32 => 4,
         WeightDtype::F16 | WeightDtype::Bf16 => 2,
     }
-}
-
-/// Activations the autodiff graph keeps for one backward pass, per device: for each decoder
-/// layer, per token, the tensors the backward reads (norm inputs and outputs, q/k/v before and
-/// after RoPE, the attention output, the MLP's gate, up, SiLU and product, the residuals) and the
-/// attention scores and probabilities per head; with checkpointing, only the matmul outputs and
-/// one copy of the scores. Plus the logits, their f32 log-softmax and its gradient for every
-/// token, on the device holding `lm_head`.
-pub fn activations(config: &LlamaConfig, settings: &PlanSettings, layers: usize) -> u64 {
-    let a = weight_bytes(settings.dtype);
-    let tokens = (settings.batch_size * settings.passes * settings.max_length) as u64;
-    let (h, i) = (config.hidden_size as u64, config.intermediate_size as u64);
-    let q = (config.num_attention_heads * config.head_dim) as u64;
-    let kv = (config.num_key_value_heads * config.head_dim) as u64;
-    let heads_by_length = (config.num_attention_heads * settings.max_length) as u64;
-    let (per_token, score_copies) = if settings.gradient_checkpointing {
-        (3 * h + 2 * q + 2 * kv + 2 * i, 1)
-    } else {
-        (8 * h + 4 * q + 4 * kv + 5 * i, 3)
-    };
-    let per_layer = tokens * (per_token + score_copies * heads_by_length) * a;
-    let logits = tokens * config.vocab_size as u64 * (a + 4 + 4);
-    scaled(per_layer * layers as u64 + logits, ACTIVATION_SCALE)
-}
-
-/// The share of the counted activation tensors alive at the peak: fitted to SmolLM2-135M on the
-/// `cpu` backend at batch 8 and 16 (docs/TRAINING.md, "Calibration"); burn frees some tensors the
-/// count includes before the backward pass reaches them.
-pub const ACTIVATION_SCALE: f64 = 0.72;
-
-fn scaled(bytes: u64, factor: f64) -> u64 {
-    #[expect(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "an estimate"
-    )]
-    let out = (bytes as f64 * factor) as u64;
-    out
 }
 
 /// The plan of one run of a model with `config` under `settings`.
@@ -216,15 +184,26 @@ pub fn plan(config: &LlamaConfig, settings: &PlanSettings) -> MemoryPlan {
     let mut device = BTreeMap::new();
     let mut host = BTreeMap::new();
     device.insert("weights", per_device * w);
-    device.insert("gradients", per_device * w);
+    // With LoRA only the adapters train; the targeted weights' effective copies live through
+    // the backward pass. The device's share of either is its share of the parameters.
+    let share = |n: u64| n * per_device / parameters.max(1);
+    let (trainable, effective) = settings.lora.map_or((per_device, 0), |lora| {
+        let (adapters, targeted) = lora_parameters(config, &lora);
+        (share(adapters), share(targeted) * w)
+    });
+    device.insert("gradients", trainable * w);
     device.insert(
         "gradient_sums",
-        per_device * if master || !half { 4 } else { w },
+        trainable * if master || !half { 4 } else { w },
     );
-    let (optimizer, masters) = (per_device * 8, if master { per_device * 4 } else { 0 });
+    let (optimizer, masters) = (trainable * 8, if master { trainable * 4 } else { 0 });
     if settings.optimizer_offload {
-        host.insert("optimizer_state", parameters * 8);
-        host.insert("master_weights", if master { parameters * 4 } else { 0 });
+        // Host memory holds every device's state.
+        let all = settings
+            .lora
+            .map_or(parameters, |lora| lora_parameters(config, &lora).0);
+        host.insert("optimizer_state", all * 8);
+        host.insert("master_weights", if master { all * 4 } else { 0 });
         device.insert("optimizer_state", 0);
         device.insert("master_weights", 0);
     } else {
@@ -261,6 +240,10 @@ pub fn plan(config: &LlamaConfig, settings: &PlanSettings) -> MemoryPlan {
             false
         }
     };
+    if settings.lora.is_some_and(|l| l.base_reference) {
+        // The frozen base is the reference: no second copy.
+        device.insert("reference", 0);
+    }
     if cached {
         // Forget10 (400 rows) and as many I-don't-know rows, 512 tokens, NLL and mask in f32.
         host.insert("reference_cache", 2 * 400 * settings.max_length as u64 * 8);
@@ -268,7 +251,10 @@ pub fn plan(config: &LlamaConfig, settings: &PlanSettings) -> MemoryPlan {
     let layers = split
         .as_ref()
         .map_or(config.num_hidden_layers, LayerSplit::max_layers);
-    device.insert("activations", activations(config, settings, layers));
+    device.insert(
+        "activations",
+        activations(config, settings, layers) + effective,
+    );
     host.insert("loading", parameters * w);
     host.insert("process", process_bytes(parameters));
     // The activations die during the backward pass as the gradients are born, and the

@@ -228,6 +228,12 @@ pub fn execute(
             engine_config::save_dtype(&spec.trainer),
         )?;
         files::promote_dir(&staging, &checkpoint)?;
+        if let Some(lora) = &spec.trainer.lora {
+            let adapter = run_dir.join(shared::paths::ARTIFACT_ADAPTER);
+            let staging = files::staging_dir(&adapter)?;
+            engine::lora::save_peft(&trained, &engine_config::lora(lora), &spec.model, &staging)?;
+            files::promote_dir(&staging, &adapter)?;
+        }
     }
     drop(trained);
     if let Some(job) = job {

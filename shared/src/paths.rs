@@ -55,6 +55,9 @@ pub const ARTIFACT_STATE: &str = "state.json";
 pub const ARTIFACT_EVALS: &str = "evals.jsonl";
 /// Run artifact: the checkpoint the run kept and any early stop ([`crate::run::RunOutcome`]).
 pub const ARTIFACT_OUTCOME: &str = "outcome.json";
+/// Run artifact: the trained LoRA adapters in PEFT's format (`adapter_config.json`,
+/// `adapter_model.safetensors`), beside the merged `checkpoint/`.
+pub const ARTIFACT_ADAPTER: &str = "adapter";
 /// Run artifact: the robustness attacks' directory (`attacks/<name>/TOFU_EVAL.json`, …).
 pub const ARTIFACT_ATTACKS: &str = "attacks";
 /// What an attack found ([`crate::run::AttackReport`]), in its directory under

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 mod attack;
 mod data;
 mod during;
+mod lora;
 mod method;
 mod objective;
 mod report;
@@ -21,6 +22,7 @@ pub use during::{
     DURING_ITEMS, DuringEval, Every, RunOutcome, Select, Selected, StopReason, StopWhen, Stopped,
     TrajectoryPoint,
 };
+pub use lora::{LORA_TARGETS, LoraSpec};
 pub use method::{Method, ParamInfo};
 pub use objective::{Direction, ObjectiveSpec, RetainLoss, Wrapper};
 pub use report::{Created, ModelEntry, Placement, RunDetail, RunPage, RunState, RunSummary};

@@ -7,8 +7,17 @@ use engine::llama::{LoadedModel, WeightDtype};
 use engine::objectives::{self, ObjectiveConfig};
 use engine::train::{AdamWConfig, TrainConfig};
 use shared::run::{
-    Direction, Dtype, Method, PromptFormat, RetainLoss, RunSpec, TrainerSpec, Wrapper,
+    Direction, Dtype, LoraSpec, Method, PromptFormat, RetainLoss, RunSpec, TrainerSpec, Wrapper,
 };
+
+/// The engine's LoRA settings.
+pub fn lora(spec: &LoraSpec) -> engine::lora::LoraConfig {
+    engine::lora::LoraConfig {
+        rank: spec.rank,
+        alpha: spec.alpha,
+        targets: spec.targets.clone(),
+    }
+}
 
 /// The engine's weight dtype.
 pub fn dtype(d: Dtype) -> WeightDtype {

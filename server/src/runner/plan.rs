@@ -43,6 +43,11 @@ pub fn settings(spec: &RunSpec, max_length: usize) -> PlanSettings {
         optimizer_offload: t.optimizer_offload,
         gradient_checkpointing: t.gradient_checkpointing,
         devices: t.devices,
+        lora: t.lora.as_ref().map(|l| plan::LoraPlan {
+            rank: l.rank,
+            targets: plan::LoraPlan::targets_of(&l.targets),
+            base_reference: spec.reference.is_none(),
+        }),
     }
 }
 

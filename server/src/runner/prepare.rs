@@ -131,14 +131,25 @@ pub fn prepare(spec: &RunSpec, resolved: &Resolved, devices: &Devices) -> anyhow
     let plain = devices
         .take(t.devices, "trainer.devices (--devices)")?
         .devices()?;
-    let policy = load_policy(
+    let mut policy = load_policy(
         &resolved.model,
         "model",
         &plain,
         dtype,
         t.gradient_checkpointing,
     )?;
-    let reference = if config.needs_reference() {
+    if let Some(lora) = &t.lora {
+        policy.model = engine::lora::apply(policy.model, &engine_config::lora(lora))?;
+    }
+    let reference = if config.needs_reference() && t.lora.is_some() && resolved.reference.is_none()
+    {
+        // The frozen base is the reference: the same weights with the adapters off.
+        Some(LoadedModel {
+            model: engine::lora::without_adapters(&policy.model),
+            tokenizer: policy.tokenizer.clone(),
+            source: policy.source.clone(),
+        })
+    } else if config.needs_reference() {
         let source = resolved.reference.as_deref().unwrap_or(&resolved.model);
         Some(
             load_split(&ModelSource::parse(source)?, &plain, dtype)

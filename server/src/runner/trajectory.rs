@@ -24,6 +24,9 @@ use shared::run::{
 use super::guards;
 use super::{RunEvent, files};
 
+/// Where the best point's LoRA adapters are kept, beside [`SELECTED_DIR`].
+pub const SELECTED_ADAPTER_DIR: &str = "selected-adapter";
+
 /// The directory the best point's weights are kept in while the run trains ([`engine::train::save`]
 /// writes beside it and renames, so it always holds one whole checkpoint).
 pub const SELECTED_DIR: &str = "selected";
@@ -40,6 +43,8 @@ pub struct Trajectory {
     tokenizer: engine::Tokenizer,
     source: ModelSource,
     save_dtype: WeightDtype,
+    lora: Option<engine::lora::LoraConfig>,
+    base_model: String,
     run_dir: PathBuf,
     evals: std::fs::File,
     points: Vec<TrajectoryPoint>,
@@ -72,10 +77,12 @@ impl Trajectory {
         let path = run_dir.join(shared::paths::ARTIFACT_EVALS);
         let evals =
             std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        let selected = run_dir.join(SELECTED_DIR);
-        if selected.exists() {
-            std::fs::remove_dir_all(&selected)
-                .with_context(|| format!("clearing {}", selected.display()))?;
+        for dir in [SELECTED_DIR, SELECTED_ADAPTER_DIR] {
+            let selected = run_dir.join(dir);
+            if selected.exists() {
+                std::fs::remove_dir_all(&selected)
+                    .with_context(|| format!("clearing {}", selected.display()))?;
+            }
         }
         Ok(Self {
             during,
@@ -93,6 +100,8 @@ impl Trajectory {
             tokenizer: template_of.tokenizer.clone(),
             source: template_of.source.clone(),
             save_dtype: super::engine_config::save_dtype(&spec.trainer),
+            lora: spec.trainer.lora.as_ref().map(super::engine_config::lora),
+            base_model: spec.model.clone(),
             run_dir: run_dir.to_path_buf(),
             evals,
             points: Vec::new(),
@@ -180,6 +189,14 @@ impl Trajectory {
                 &self.run_dir.join(SELECTED_DIR),
                 self.save_dtype,
             )?;
+            if let Some(lora) = &self.lora {
+                engine::lora::save_peft(
+                    &model.model,
+                    lora,
+                    &self.base_model,
+                    &self.run_dir.join(SELECTED_ADAPTER_DIR),
+                )?;
+            }
         }
         if let Some(stopped) = guards::check(&self.stop, &self.points) {
             events(RunEvent::Log(format!(
@@ -204,6 +221,10 @@ impl Trajectory {
                 let point = &self.points[best];
                 let checkpoint = run_dir.join(shared::paths::ARTIFACT_CHECKPOINT);
                 files::promote_dir(&run_dir.join(SELECTED_DIR), &checkpoint)?;
+                let adapter = run_dir.join(SELECTED_ADAPTER_DIR);
+                if adapter.is_dir() {
+                    files::promote_dir(&adapter, &run_dir.join(shared::paths::ARTIFACT_ADAPTER))?;
+                }
                 (
                     Some(Selected {
                         step: point.step,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::during::{DuringEval, Select, StopWhen};
+use super::lora::LoraSpec;
 
 /// Weight precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -119,6 +120,9 @@ pub struct TrainerSpec {
     /// Guards that end the run early (they read `eval.during`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_when: Option<StopWhen>,
+    /// Train low-rank adapters instead of every weight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraSpec>,
 }
 
 impl Default for TrainerSpec {
@@ -140,6 +144,7 @@ impl Default for TrainerSpec {
             devices: 1,
             save_dtype: None,
             stop_when: None,
+            lora: None,
         }
     }
 }

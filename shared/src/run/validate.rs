@@ -220,6 +220,9 @@ impl TrainerSpec {
         if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
             push(&mut errors, "trainer.weight_decay", "must be ≥ 0");
         }
+        if let Some(lora) = &t.lora {
+            errors.extend(lora.validate());
+        }
         if !(t.max_grad_norm.is_finite() && t.max_grad_norm >= 0.0) {
             push(
                 &mut errors,
