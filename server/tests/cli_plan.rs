@@ -124,6 +124,32 @@ fn a_plan_needs_only_config_json_and_follows_the_switches() {
 }
 
 #[test]
+fn lora_plans_state_for_the_adapters_only_and_no_reference_copy() {
+    let model = study_model("llama-3.1-8b");
+    let gpu = [
+        "--device",
+        "cuda:0",
+        "--dtype",
+        "bf16",
+        "--device-memory",
+        "80GB",
+    ];
+    let full = plan(&[&[model.as_str()][..], &gpu].concat());
+    let lora = plan(&[&[model.as_str()][..], &gpu, &["--lora-rank", "16"]].concat());
+    // Rank 16 on every projection of Llama-3.1-8B: 41,943,040 adapter parameters, AdamW's two
+    // f32 moments and an f32 master copy each.
+    assert_eq!(part(&lora, "device", "optimizer_state"), 41_943_040 * 8);
+    assert_eq!(part(&lora, "device", "master_weights"), 41_943_040 * 4);
+    assert_eq!(part(&lora, "device", "reference"), 0);
+    assert_eq!(
+        part(&lora, "device", "weights"),
+        part(&full, "device", "weights")
+    );
+    let peak = |p: &Value| p["peak_bytes"].as_u64().unwrap();
+    assert!(peak(&lora) * 2 < peak(&full) + peak(&full) / 10, "{lora}");
+}
+
+#[test]
 fn auto_finds_settings_that_fit_and_keeps_bf16_to_cuda() {
     let model = study_model("llama-2-7b");
     let cuda = plan(&[

@@ -70,6 +70,18 @@ async fn the_run_page_draws_the_trajectory_and_the_compare_page_overlays_two() -
     ] {
         browser.fill(&field(name), value).await?;
     }
+    // LoRA: its settings appear when it is on, and a bad rank is named under its field.
+    browser.click(&field("trainer.lora")).await?;
+    let rank = browser.find(&field("trainer.lora.rank")).await?;
+    assert_eq!(rank.prop("value").await?.as_deref(), Some("8"));
+    browser.fill(&field("trainer.lora.rank"), "0").await?;
+    browser
+        .wait_for_text(r#"[data-testid="error-trainer.lora.rank"]"#, |t| {
+            t.contains("1 to 4096")
+        })
+        .await?;
+    browser.click(&field("trainer.lora")).await?;
+    assert_eq!(browser.count(&field("trainer.lora.rank")).await?, 0);
     // Keeping the best checkpoint needs the evaluations during training: the form says so.
     browser.select(&field("eval.during"), "epochs").await?;
     browser.fill(&field("eval.during.every"), "0").await?;

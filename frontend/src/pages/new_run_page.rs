@@ -6,6 +6,7 @@
 mod attack_fields;
 mod during_fields;
 mod fields;
+mod lora_fields;
 mod memory_plan;
 mod sweep_builder;
 
@@ -30,6 +31,7 @@ use fields::{
     COUNT, FieldMessages, Form, NUMBER, TEXT, checkbox_field, input, model_label, optional,
     options, retain_name, select_field,
 };
+use lora_fields::LoraFields;
 use memory_plan::MemoryPlanLine;
 use sweep_builder::SweepBuilder;
 
@@ -255,6 +257,8 @@ pub fn NewRunPage() -> impl IntoView {
                     {input(form, TEXT, "Retain reference", "eval.retain_ref", "a retain model's TOFU_EVAL.json on the server, for forget quality",
                         |s| s.eval.retain_ref.clone().unwrap_or_default(), |s, v| s.eval.retain_ref = optional(v))}
                 </fieldset>
+
+                <LoraFields form=form/>
 
                 <DuringFields form=form/>
 

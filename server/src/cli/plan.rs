@@ -31,6 +31,14 @@ fn spec(args: &PlanArgs) -> anyhow::Result<RunSpec> {
     let t = &mut spec.trainer;
     t.batch_size = args.batch_size;
     args.switches.apply(t);
+    #[expect(clippy::cast_precision_loss, reason = "a small rank")]
+    if let Some(rank) = args.lora_rank {
+        t.lora = Some(shared::run::LoraSpec {
+            rank,
+            alpha: 2.0 * rank as f64,
+            ..shared::run::LoraSpec::default()
+        });
+    }
     // A cached reference with a KL retain term is planned as live, with a note, not refused.
     let errors: Vec<_> = spec
         .set_all(args.set.iter().map(String::as_str))

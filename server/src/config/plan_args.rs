@@ -34,6 +34,10 @@ pub struct PlanArgs {
     /// `--auto`, the most it may use.
     #[arg(long, default_value_t = 1)]
     pub devices: usize,
+    /// Train LoRA adapters of this rank on every projection (alpha twice the rank) instead of
+    /// every weight; the frozen base is the reference.
+    #[arg(long)]
+    pub lora_rank: Option<usize>,
     /// Memory of one device, e.g. `80GiB` or `24GB`; default: what `--device` reports (total
     /// RAM for `cpu`; GPU backends report nothing, so give it).
     #[arg(long, value_parser = size)]
