@@ -25,6 +25,18 @@ pub mod split;
 pub mod weights;
 
 pub use batch::{Padding, TokenBatch};
+
+/// The seven projection matrices of a decoder layer, in HF's names (attention, then MLP): what
+/// LoRA adapts and what a quantized deployment stores as integers.
+pub const PROJECTIONS: [&str; 7] = [
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+];
 pub use config::{Family, HfLlamaConfig, LlamaConfig, RopeConfig, RopeScaling};
 pub use generate::{GenerateOptions, Generation};
 pub use kv_cache::KvCache;

@@ -25,15 +25,7 @@ use crate::llama::WeightDtype;
 use crate::train::checkpoint::safetensors_bytes;
 
 /// The projections adapters can go on, in HF's names.
-pub const TARGETS: [&str; 7] = [
-    "q_proj",
-    "k_proj",
-    "v_proj",
-    "o_proj",
-    "gate_proj",
-    "up_proj",
-    "down_proj",
-];
+pub const TARGETS: [&str; 7] = crate::llama::PROJECTIONS;
 
 /// What to adapt.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,18 +2,7 @@
 //! AdamW state; every targeted weight's effective copy `W + s·(a @ b)` is built for the forward
 //! and kept for the backward (burn's reparameterization); the frozen base is the reference.
 
-use crate::llama::LlamaConfig;
-
-/// The projections in the order of [`LoraPlan::targets`].
-const TARGETS: [&str; 7] = [
-    "q_proj",
-    "k_proj",
-    "v_proj",
-    "o_proj",
-    "gate_proj",
-    "up_proj",
-    "down_proj",
-];
+use crate::llama::{LlamaConfig, PROJECTIONS as TARGETS};
 
 /// A run's LoRA, for the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
