@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -20,23 +19,9 @@ use shared::run::{Created, RunState};
 #[path = "support/serve.rs"]
 mod support;
 use support::{post, serve, shared_dir, small_tofu, wait_for};
-
-fn lethe(args: &[&str], scratch: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lethe"))
-        .args(args)
-        .env("HF_HUB_OFFLINE", "1")
-        .env("HF_HUB_CACHE", scratch.join("no-hf-cache"))
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+#[path = "support/demo.rs"]
+mod demo;
+use demo::{lethe, ok};
 
 /// Every file of a checkpoint directory, by name.
 fn checkpoint(dir: &Path) -> BTreeMap<String, Vec<u8>> {

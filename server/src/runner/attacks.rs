@@ -19,6 +19,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use engine::data::tofu::TofuSource;
 use engine::eval::EvalScope;
 use engine::llama::{ModelSource, load};
 use engine::metrics::tofu_log::EvalLog;
@@ -70,14 +71,17 @@ impl AttackRun<'_> {
         self.devices.first()
     }
 
+    fn data(&self) -> anyhow::Result<TofuSource> {
+        self.resolved
+            .tofu
+            .clone()
+            .context("data.source: the attacks are judged on a TOFU directory")
+    }
+
     fn job(&self, model: &Path) -> anyhow::Result<EvalJob> {
         Ok(EvalJob {
             model: model.to_string_lossy().into_owned(),
-            data: self
-                .resolved
-                .tofu
-                .clone()
-                .context("data.source: the attacks are judged on a TOFU directory")?,
+            data: self.data()?,
             split: self.spec.data.split,
             template: self.spec.template,
             dtype: self.spec.trainer.dtype,
@@ -238,7 +242,7 @@ impl AttackRun<'_> {
         fraction: f64,
         cancel: &AtomicBool,
     ) -> anyhow::Result<Vec<usize>> {
-        let data = self.job(checkpoint)?.data;
+        let data = self.data()?;
         let preset = engine::data::tofu::SplitPreset::parse(self.spec.data.split.as_str())?;
         let rows = data.read(&preset.forget_perturbed())?;
         #[expect(

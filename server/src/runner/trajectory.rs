@@ -15,7 +15,7 @@ use engine::EngineError;
 use engine::data::tofu::{SplitPreset, TofuSource};
 use engine::eval::{EvalConfig, EvalScope, evaluate};
 use engine::llama::{LlamaForCausalLM, LoadedModel, ModelSource, WeightDtype};
-use engine::metrics::tofu_log::{EvalLog, in_summary};
+use engine::metrics::tofu_log::EvalLog;
 use engine::train::{Flow, Progress};
 use shared::run::{
     DuringEval, RunOutcome, RunSpec, Select, Selected, StopWhen, Stopped, TrajectoryPoint,
@@ -146,11 +146,8 @@ impl Trajectory {
             &mut |_| {},
             cancel,
         )?;
-        let metrics = log
-            .summary()
-            .into_iter()
-            .filter(|(name, _)| in_summary(name))
-            .collect();
+        // The summary is the top-level metrics already (no per-set inputs of model utility).
+        let metrics = log.summary();
         let point = TrajectoryPoint {
             step: at.step,
             epoch: at.epoch(),

@@ -1,6 +1,7 @@
 //! A reduced `demo` for the tests that need a model with real utility and its own retain
 //! reference: 20 authors of 4 questions, the target and retain models trained for 8 epochs from
-//! random weights (`lethe demo build`, seconds), and `lethe run spec.json` on it.
+//! random weights (`lethe demo build`, seconds), `lethe run spec.json` on it, and `lethe` run
+//! offline for any test.
 #![allow(dead_code, reason = "each test crate uses part of it")]
 #![expect(
     clippy::unwrap_used,
