@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Side-by-side CPU throughput of Lethe and PyTorch eager on the same machine, same run:
-# ../shared/bench/torch_reference.py (transformers, sdpa attention, 2 threads) against the criterion
-# bench `engine/benches/model.rs` (same workload: batch 8 of TOFU forget01, plain template; generate:
-# 64 new tokens per row; npo-step: one NPO optimizer step with 8 retain99 rows). Prints tokens/s
-# for both and the ratio Lethe / PyTorch (> 1: Lethe faster).
+# ../shared/bench/torch_reference.py (transformers, sdpa attention) against the criterion bench
+# `engine/benches/model.rs` (same workload: batch 8 of TOFU forget01, plain template; generate:
+# 64 new tokens per row; npo-step: one NPO optimizer step with 8 retain99 rows). Prints the CPU,
+# tokens/s for both and the ratio Lethe / PyTorch (> 1: Lethe faster).
+#
+#   THREADS=2 (default): PyTorch gets `--threads`, Lethe `RAYON_NUM_THREADS`; the script stops when
+#   either side reports another count.
+#   BEFORE=<git rev>: also benches that revision (a worktree beside this checkout, so that its
+#   `../shared` resolves; same target dir) and prints its column, for before/after tables.
 #
 # Setup (torch venv, SmolLM2 as a HF directory): scripts/bench/torch-env.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 SHARED=../shared
 DATA="$SHARED/data/tofu/forget01.jsonl"
 THREADS="${THREADS:-2}"
 source scripts/bench/torch-env.sh
+scripts/bench/cpu-info.sh
 
 torch_json="$OUT_DIR/torch.jsonl"
 : > "$torch_json"
@@ -27,25 +33,59 @@ for entry in "tiny-llama:$SHARED/fixtures/tiny-llama" "smollm2-135m:$SMOL_HF"; d
   done
 done
 
-lethe_log="$OUT_DIR/lethe-bench.log"
-RAYON_NUM_THREADS="$THREADS" cargo bench --workspace --bench model -- --noplot | tee "$lethe_log"
+# Runs the model bench in checkout $1, logging to $2.
+lethe_bench() {
+  (cd "$1" && LETHE_DATA_DIR="$DATA_DIR" RAYON_NUM_THREADS="$THREADS" \
+    cargo bench --workspace --bench model -- --noplot "forward|generate|npo-step") 2>&1 | tee "$2"
+}
+DATA_DIR="$(cd "${LETHE_DATA_DIR:-lethe-data}" && pwd)"
+logs=()
+if [ -n "${BEFORE:-}" ]; then
+  rev=$(git rev-parse --short "$BEFORE")
+  before="$(cd .. && pwd)/lethe-bench-before-$rev"
+  [ -d "$before" ] || git worktree add --detach "$before" "$rev"
+  lethe_bench "$before" "$OUT_DIR/lethe-bench-$rev.log"
+  logs+=("before ($rev)=$OUT_DIR/lethe-bench-$rev.log")
+fi
+lethe_bench . "$OUT_DIR/lethe-bench.log"
+logs+=("Lethe=$OUT_DIR/lethe-bench.log")
 
-python3 - "$torch_json" "$lethe_log" <<'PY'
+python3 - "$torch_json" "$THREADS" "${logs[@]}" <<'PY'
 import json, re, sys
 torch_rows = [json.loads(line) for line in open(sys.argv[1])]
+threads = int(sys.argv[2])
 scale = {"elem/s": 1, "Kelem/s": 1e3, "Melem/s": 1e6, "Gelem/s": 1e9}
-lethe, current = {}, None
-for line in open(sys.argv[2]):
-    m = re.match(r"^(\S+/(forward|generate|npo-step))/\S+", line)
-    if m:
-        current = m.group(1)
-    t = re.search(r"thrpt:\s+\[\S+\s+\S+\s+(\S+)\s+(\S+)\s", line)
-    if t and current:
-        lethe[current] = float(t.group(1)) * scale[t.group(2)]
-print(f"{'workload':<26}{'PyTorch tok/s':>14}{'Lethe tok/s':>14}{'ratio':>8}")
+columns = []
+for arg in sys.argv[3:]:
+    label, path = arg.split("=", 1)
+    values, current, seen_threads = {}, None, None
+    for line in open(path):
+        t = re.match(r"^lethe threads: (\d+)", line)
+        if t:
+            seen_threads = int(t.group(1))
+        m = re.match(r"^(\S+/(forward|generate|npo-step))/\S+", line)
+        if m:
+            current = m.group(1)
+        t = re.search(r"thrpt:\s+\[\S+\s+\S+\s+(\S+)\s+(\S+)\s", line)
+        if t and current:
+            values.setdefault(current, float(t.group(1)) * scale[t.group(2)])
+    if seen_threads not in (None, threads):
+        sys.exit(f"{label}: Lethe ran on {seen_threads} threads, PyTorch on {threads}")
+    columns.append((label, values))
+for row in torch_rows:
+    if row["threads"] != threads:
+        sys.exit(f"PyTorch ran on {row['threads']} threads, not {threads}")
+print(f"threads: {threads} on each side")
+head = f"{'workload':<26}{'PyTorch tok/s':>14}"
+for label, _ in columns:
+    head += f"{label + ' tok/s':>20}{'ratio':>7}"
+print(head)
 for row in torch_rows:
     key = f"{row['name']}/{row['task']}"
-    ours = lethe.get(key)
-    ratio = f"{ours / row['tokens_per_s']:.2f}" if ours else "n/a"
-    print(f"{key:<26}{row['tokens_per_s']:>14.0f}{(ours or 0):>14.0f}{ratio:>8}")
+    line = f"{key:<26}{row['tokens_per_s']:>14.0f}"
+    for _, values in columns:
+        ours = values.get(key)
+        ratio = f"{ours / row['tokens_per_s']:.2f}" if ours else "n/a"
+        line += f"{(ours or 0):>20.0f}{ratio:>7}"
+    print(line)
 PY

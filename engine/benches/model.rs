@@ -171,6 +171,8 @@ fn benches(c: &mut Criterion) {
         eprintln!("skipped: device {spec} is not available");
         return;
     };
+    // The side-by-side script reads this line to check that both sides got the same threads.
+    eprintln!("lethe threads: {}", rayon::current_num_threads());
     for (name, path) in models() {
         if !path.exists() {
             eprintln!("skipped {name}: {} is absent", path.display());

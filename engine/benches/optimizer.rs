@@ -11,7 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use engine::DeviceSpec;
 use engine::llama::init::write_random_checkpoint;
 use engine::llama::{ModelSource, WeightDtype, inspect, load};
-use engine::objectives::forward_stats;
+use engine::objectives::token_nll_of;
 use engine::train::{AdamW, AdamWConfig, GradStore};
 
 fn benches(c: &mut Criterion) {
@@ -63,7 +63,7 @@ fn benches(c: &mut Criterion) {
         let parameters = model.parameter_count();
         let ids = vec![(1..65).collect::<Vec<u32>>(); 2];
         let labels = vec![(1..65).map(i64::from).collect::<Vec<i64>>(); 2];
-        let (nll, _) = forward_stats(&model, &ids, &labels, 0);
+        let nll = token_nll_of(&model, &ids, &labels, 0);
         let grads = nll.token_mean().backward();
         let mut store = GradStore::default();
         store.accumulate(&model, &grads, 1.0);

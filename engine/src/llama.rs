@@ -19,6 +19,7 @@ pub mod load;
 pub mod mlp;
 pub mod model;
 pub mod norm;
+pub mod packing;
 pub mod rope;
 pub mod score;
 pub mod split;

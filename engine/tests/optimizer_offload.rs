@@ -85,7 +85,7 @@ fn offloaded_state_lives_in_host_memory() {
         let parameters = model.parameter_count();
         let ids: Vec<Vec<u32>> = vec![vec![1, 2, 3, 4]];
         let labels: Vec<Vec<i64>> = vec![vec![-100, 2, 3, 4]];
-        let (nll, _) = engine::objectives::forward_stats(&model, &ids, &labels, 0);
+        let nll = engine::objectives::token_nll_of(&model, &ids, &labels, 0);
         let grads = nll.token_mean().backward();
         let mut store = GradStore::default();
         store.accumulate(&model, &grads, 1.0);

@@ -9,10 +9,13 @@
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::softmax;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{FloatDType, Tensor};
 
 use super::kv_cache::LayerCache;
 use super::norm::RmsNorm;
+use super::packing::Packing;
 use super::rope::RopeTables;
 
 /// q/k/v/o projections (HF key names) and the head layout.
@@ -39,17 +42,27 @@ pub struct Attention {
 }
 
 impl Attention {
-    /// `x`: `[batch, seq, hidden]`; `mask`: additive f32 `[batch, 1, seq, past + seq]`.
+    /// `x`: `[batch, seq, hidden]`, or with `packing` the real tokens `[1, tokens, hidden]` (the
+    /// projections run on those, the attention itself on the padded layout); `mask`: additive
+    /// f32 `[batch, 1, seq, past + seq]`.
     pub fn forward(
         &self,
         x: Tensor<3>,
         rope: &RopeTables,
         mask: &Tensor<4>,
         cache: Option<&mut LayerCache>,
+        packing: Option<&Packing>,
     ) -> Tensor<3> {
-        let [batch, seq, _] = x.dims();
+        let [batch, seq] = match packing {
+            Some(packing) => [packing.batch, packing.seq],
+            None => [x.dims()[0], x.dims()[1]],
+        };
         let (heads, kv_heads, head_dim) = (self.num_heads, self.num_kv_heads, self.head_dim);
         let split = |t: Tensor<3>, n: usize, norm: Option<&RmsNorm>| {
+            let t = match packing {
+                Some(packing) => packing.unpack(t),
+                None => t,
+            };
             let t = t.reshape([batch, seq, n, head_dim]);
             let t = match norm {
                 Some(norm) => norm.forward(t),
@@ -75,6 +88,21 @@ impl Attention {
         #[expect(clippy::cast_precision_loss, reason = "head_dim is small")]
         let scale = (head_dim as f64).powf(-0.5);
         let dtype = q.dtype();
+        if fused_here(&q) {
+            let options = AttentionModuleOptions {
+                scale: Some(scale),
+                softcap: None,
+                is_causal: false,
+            };
+            let out = attention(q, k, v, None, Some(mask.clone()), options)
+                .swap_dims(1, 2)
+                .reshape([batch, seq, heads * head_dim]);
+            let out = match packing {
+                Some(packing) => packing.pack(out),
+                None => out,
+            };
+            return self.o_proj.forward(out);
+        }
         // [b, heads, s, d] -> [b, kv_heads, group * s, d]: queries sharing a kv head, stacked.
         let q = q.reshape([batch, kv_heads, group * seq, head_dim]);
         let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
@@ -89,6 +117,28 @@ impl Attention {
             .reshape([batch, heads, seq, head_dim])
             .swap_dims(1, 2)
             .reshape([batch, seq, heads * head_dim]);
+        let out = match packing {
+            Some(packing) => packing.pack(out),
+            None => out,
+        };
         self.o_proj.forward(out)
+    }
+}
+
+/// Whether `q`'s attention runs as one fused kernel: burn's `attention` op on the plain CPU
+/// device at f32 (scores, additive mask, softmax and the product with the values in one pass per
+/// head, no score tensor between ops). Autodiff devices keep the separate ops above, whose
+/// backward burn derives; GPU devices keep them too until a GPU run has checked the fused path.
+fn fused_here(q: &Tensor<4>) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        q.dtype() == burn::tensor::DType::F32
+            && !q.is_autodiff()
+            && q.device() == burn::tensor::Device::flex()
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = q;
+        false
     }
 }

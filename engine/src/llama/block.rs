@@ -8,6 +8,7 @@ use super::attention::Attention;
 use super::kv_cache::LayerCache;
 use super::mlp::Mlp;
 use super::norm::RmsNorm;
+use super::packing::Packing;
 use super::rope::RopeTables;
 
 /// Attention and MLP with their norms, named like the HF keys.
@@ -29,18 +30,20 @@ impl DecoderLayer {
         self.input_layernorm.weight.val().device()
     }
 
-    /// `[batch, seq, hidden] -> [batch, seq, hidden]`.
+    /// `[batch, seq, hidden] -> [batch, seq, hidden]`, or with `packing` the real tokens
+    /// `[1, tokens, hidden]` in and out.
     pub fn forward(
         &self,
         x: Tensor<3>,
         rope: &RopeTables,
         mask: &Tensor<4>,
         cache: Option<&mut LayerCache>,
+        packing: Option<&Packing>,
     ) -> Tensor<3> {
         let h = x.clone()
             + self
                 .self_attn
-                .forward(self.input_layernorm.forward(x), rope, mask, cache);
+                .forward(self.input_layernorm.forward(x), rope, mask, cache, packing);
         h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
     }
 }

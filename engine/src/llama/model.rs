@@ -18,6 +18,7 @@ use super::block::DecoderLayer;
 use super::config::LlamaConfig;
 use super::kv_cache::KvCache;
 use super::norm::RmsNorm;
+use super::packing::Packing;
 use super::rope::RopeTables;
 use crate::EngineError;
 
@@ -174,6 +175,22 @@ impl LlamaForCausalLM {
     /// Final hidden states `[batch, seq, hidden]` (after `norm`). With a cache, `batch` holds only
     /// the new tokens and the cache is extended.
     pub fn forward_hidden(&self, batch: &TokenBatch, cache: Option<&mut KvCache>) -> Tensor<3> {
+        self.hidden(batch, cache, false)
+    }
+
+    /// [`Self::forward_hidden`] of the real tokens only: the layers skip the padding
+    /// ([`Packing`]), and what comes out at padded positions is a placeholder. For losses and
+    /// metrics that read real positions only.
+    pub fn forward_hidden_real(&self, batch: &TokenBatch) -> Tensor<3> {
+        self.hidden(batch, None, true)
+    }
+
+    fn hidden(
+        &self,
+        batch: &TokenBatch,
+        cache: Option<&mut KvCache>,
+        skip_pads: bool,
+    ) -> Tensor<3> {
         let device = self.device();
         let mut scratch;
         let cache_ref = match cache {
@@ -220,6 +237,14 @@ impl LlamaForCausalLM {
             x = x.clone() * keep.clone() + x.detach() * keep.neg().add_scalar(1.0);
         }
         let use_cache = cache_ref.layers.len() == self.model.layers.len();
+        let mut packing = if skip_pads && !use_cache {
+            Packing::of(batch, &device)
+        } else {
+            None
+        };
+        if let Some(packing) = &packing {
+            x = packing.pack(x);
+        }
         let (mut rope, mut bias, mut here) = (rope, bias, device);
         for (index, layer) in self.model.layers.iter().enumerate() {
             // A split model's layers are contiguous per device: the activations, the RoPE
@@ -229,6 +254,7 @@ impl LlamaForCausalLM {
                 x = x.to_device(&target);
                 rope = rope.to_device(&target);
                 bias = bias.to_device(&target);
+                packing = packing.map(|packing| packing.to_device(&target));
                 here = target;
             }
             let layer_cache = if use_cache {
@@ -236,13 +262,18 @@ impl LlamaForCausalLM {
             } else {
                 None
             };
-            x = layer.forward(x, &rope, &bias, layer_cache);
+            x = layer.forward(x, &rope, &bias, layer_cache, packing.as_ref());
         }
         let target = self.model.norm.weight.val().device();
         if target != here {
             x = x.to_device(&target);
+            packing = packing.map(|packing| packing.to_device(&target));
         }
-        self.model.norm.forward(x)
+        let x = self.model.norm.forward(x);
+        match packing {
+            Some(packing) => packing.unpack(x),
+            None => x,
+        }
     }
 
     /// Logits `[batch, seq, vocab]` in the weights' dtype.

@@ -51,13 +51,75 @@ pub fn token_nll(logits: Tensor<3>, labels: &[Vec<i64>]) -> (Tensor<2>, Tensor<2
     (picked.neg() * weights.clone(), weights)
 }
 
+/// `(row, predicting position, label)` of every target token of right-padded rows of length `seq`,
+/// in order: the positions whose logits a loss or a metric reads.
+fn targets(labels: &[Vec<i64>], seq: usize) -> Vec<(usize, usize, i64)> {
+    let mut out = Vec::new();
+    for (row, labels) in labels.iter().enumerate() {
+        for (t, label) in labels.iter().enumerate().take(seq).skip(1) {
+            if *label != IGNORE_INDEX {
+                out.push((row, t - 1, *label));
+            }
+        }
+    }
+    out
+}
+
+/// The rows of `hidden` (`[batch, seq, width]`) at `positions` (`(row, position)`), `[count, width]`.
+fn pick_rows(hidden: Tensor<3>, positions: impl Iterator<Item = (usize, usize)>) -> Tensor<2> {
+    let [batch, seq, width] = hidden.dims();
+    let index: Vec<i64> = positions
+        .map(|(row, p)| i64::try_from(row * seq + p).unwrap_or(0))
+        .collect();
+    let count = index.len();
+    let index: Tensor<1, Int> =
+        Tensor::from_data(TensorData::new(index, [count]), &hidden.device());
+    hidden.reshape([batch * seq, width]).select(0, index)
+}
+
 impl LlamaForCausalLM {
+    /// [`token_nll`] from the final hidden states (`[batch, seq, width]`), with the same values,
+    /// shapes and gradients: the output projection and the log-softmax run only at the positions
+    /// that predict a target (about a third of a TOFU batch's positions), and the others are 0.
+    pub fn target_nll(&self, hidden: Tensor<3>, labels: &[Vec<i64>]) -> (Tensor<2>, Tensor<2>) {
+        let [batch, seq, width] = hidden.dims();
+        let steps = seq.saturating_sub(1);
+        let targets = targets(labels, seq);
+        if targets.is_empty() {
+            return token_nll(self.logits(hidden), labels);
+        }
+        let count = targets.len();
+        let mut weights = vec![0.0_f32; batch * steps];
+        // Where each position's NLL comes from: its target's index, or `count` (a zero) when it
+        // has none.
+        let mut source = vec![i64::try_from(count).unwrap_or(i64::MAX); batch * steps];
+        for (k, (row, p, _)) in targets.iter().enumerate() {
+            weights[row * steps + p] = 1.0;
+            source[row * steps + p] = i64::try_from(k).unwrap_or(0);
+        }
+        let picked = pick_rows(hidden, targets.iter().map(|(row, p, _)| (*row, *p)));
+        let logits = self
+            .logits(picked.reshape([1, count, width]))
+            .cast(FloatDType::F32);
+        let vocab = logits.dims()[2];
+        let device = logits.device();
+        let log_probs = log_softmax(logits.reshape([count, vocab]), 1);
+        let next: Vec<i64> = targets.iter().map(|(_, _, label)| *label).collect();
+        let next: Tensor<2, Int> = Tensor::from_data(TensorData::new(next, [count, 1]), &device);
+        let nll = log_probs.gather(1, next).reshape([count]).neg();
+        let padded = Tensor::cat(vec![nll, Tensor::zeros([1], &device)], 0);
+        let source: Tensor<1, Int> =
+            Tensor::from_data(TensorData::new(source, [batch * steps]), &device);
+        let weights = Tensor::from_data(TensorData::new(weights, [batch, steps]), &device);
+        (padded.select(0, source).reshape([batch, steps]), weights)
+    }
+
     /// Answer-only NLL of each example (right-padded batch).
     pub fn sequence_nll(&self, examples: &[Encoded], pad_id: u32) -> Vec<SequenceNll> {
         let rows: Vec<Vec<u32>> = examples.iter().map(|e| e.input_ids.clone()).collect();
         let batch = TokenBatch::padded(&rows, pad_id, Padding::Right);
         let labels: Vec<Vec<i64>> = examples.iter().map(|e| e.labels.clone()).collect();
-        let (nll, _) = token_nll(self.forward(&batch, None), &labels);
+        let (nll, _) = self.target_nll(self.forward_hidden_real(&batch), &labels);
         let sums: Vec<f32> = nll.sum_dim(1).into_data().iter::<f32>().collect();
         examples
             .iter()
@@ -128,29 +190,18 @@ impl LlamaForCausalLM {
     ) -> Vec<TokenStats> {
         let rows: Vec<Vec<u32>> = examples.iter().map(|e| e.input_ids.clone()).collect();
         let batch = TokenBatch::padded(&rows, pad_id, Padding::Right);
-        let hidden = self.forward_hidden(&batch, None);
-        let [n, seq, width] = hidden.dims();
-        // (row, predicting position, target) for every target token, in order.
-        let mut targets: Vec<(usize, usize, u32)> = Vec::new();
-        for (row, example) in examples.iter().enumerate() {
-            for t in 1..seq.min(example.labels.len()) {
-                let label = example.labels[t];
-                if label != IGNORE_INDEX {
-                    targets.push((row, t - 1, u32::try_from(label).unwrap_or(0)));
-                }
-            }
-        }
+        let hidden = self.forward_hidden_real(&batch);
+        let [_, seq, width] = hidden.dims();
+        let labels: Vec<Vec<i64>> = examples.iter().map(|e| e.labels.clone()).collect();
+        let targets: Vec<(usize, usize, u32)> = targets(&labels, seq)
+            .into_iter()
+            .map(|(row, p, label)| (row, p, u32::try_from(label).unwrap_or(0)))
+            .collect();
         if targets.is_empty() {
             return examples.iter().map(|_| TokenStats::empty()).collect();
         }
-        let device = hidden.device();
         let count = targets.len();
-        let index: Vec<i64> = targets
-            .iter()
-            .map(|(row, p, _)| i64::try_from(row * seq + p).unwrap_or(0))
-            .collect();
-        let index: Tensor<1, Int> = Tensor::from_data(TensorData::new(index, [count]), &device);
-        let picked_hidden = hidden.reshape([n * seq, width]).select(0, index);
+        let picked_hidden = pick_rows(hidden, targets.iter().map(|(row, p, _)| (*row, *p)));
         let logits = self
             .logits(picked_hidden.reshape([1, count, width]))
             .cast(FloatDType::F32);

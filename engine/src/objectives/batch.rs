@@ -145,32 +145,30 @@ pub fn micro_batch_with(
         }
     }
     let device = policy.output_device();
-    let frozen_live =
-        |rows: &Rows| live.map(|r| frozen_stats(r, &rows.0, &rows.1, pad_id, &device));
+    let frozen_nll =
+        |rows: &Rows| live.map(|r| token_nll_of(r, &rows.0, &rows.1, pad_id).detached_on(&device));
     let uses_reference = config.method.needs_reference();
-    let (retain_nll, retain_logits) = forward_stats(policy, &retain.0, &retain.1, pad_id);
-    let retain_logits = if config.retain == RetainLoss::Kl {
-        frozen_live(retain).map(|(_, reference_logits)| (retain_logits, reference_logits))
+    let (retain_nll, retain_logits) = if config.retain == RetainLoss::Kl {
+        let (nll, logits) = forward_stats(policy, &retain.0, &retain.1, pad_id);
+        let reference = live.map(|r| frozen_stats(r, &retain.0, &retain.1, pad_id, &device).1);
+        (nll, reference.map(|reference| (logits, reference)))
     } else {
-        None
+        (token_nll_of(policy, &retain.0, &retain.1, pad_id), None)
     };
-    let forget_nll = forward_stats(policy, &forget.0, &forget.1, pad_id).0;
+    let forget_nll = token_nll_of(policy, &forget.0, &forget.1, pad_id);
     let (forget_ref, win_ref) = match frozen {
         _ if !uses_reference => (None, None),
         Frozen::Cached(stats) => (
             Some(stats.forget.on(&device)),
             stats.win.as_ref().map(|win| win.on(&device)),
         ),
-        Frozen::Live(_) | Frozen::Absent => (
-            frozen_live(forget).map(|stats| stats.0),
-            win.and_then(|rows| frozen_live(rows).map(|stats| stats.0)),
-        ),
+        Frozen::Live(_) | Frozen::Absent => (frozen_nll(forget), win.and_then(frozen_nll)),
     };
     Ok(ObjectiveBatch {
         forget: forget_nll,
         forget_ref,
         retain: retain_nll,
-        win: win.map(|rows| forward_stats(policy, &rows.0, &rows.1, pad_id).0),
+        win: win.map(|rows| token_nll_of(policy, &rows.0, &rows.1, pad_id)),
         win_ref,
         retain_logits,
     })
@@ -194,17 +192,39 @@ pub struct ObjectiveBatch {
     pub retain_logits: Option<(Tensor<3>, Tensor<3>)>,
 }
 
-/// Token NLLs of `model` on right-padded rows with OU-style labels (`-100` off the answer).
+/// Token NLLs of `model` on right-padded rows with OU-style labels (`-100` off the answer). Only
+/// the positions that predict a target are projected onto the vocabulary
+/// ([`LlamaForCausalLM::target_nll`]).
 pub fn token_nll_of(
     model: &LlamaForCausalLM,
     input_ids: &[Vec<u32>],
     labels: &[Vec<i64>],
     pad_id: u32,
 ) -> TokenNll {
-    forward_stats(model, input_ids, labels, pad_id).0
+    let batch = TokenBatch::padded(input_ids, pad_id, Padding::Right);
+    let (nll, mask) = model.target_nll(model.forward_hidden_real(&batch), labels);
+    TokenNll {
+        nll,
+        mask,
+        counts: target_counts(labels),
+    }
 }
 
-/// [`token_nll_of`] plus the logits it came from (for KL terms).
+/// `n(x)` of each row: its labels other than `-100`, the first position excluded.
+fn target_counts(labels: &[Vec<i64>]) -> Vec<usize> {
+    labels
+        .iter()
+        .map(|row| {
+            row.iter()
+                .skip(1)
+                .filter(|label| **label != crate::data::IGNORE_INDEX)
+                .count()
+        })
+        .collect()
+}
+
+/// [`token_nll_of`] plus the logits of every position (for KL terms, which read the whole
+/// distribution, padding included).
 pub fn forward_stats(
     model: &LlamaForCausalLM,
     input_ids: &[Vec<u32>],
@@ -214,15 +234,7 @@ pub fn forward_stats(
     let batch = TokenBatch::padded(input_ids, pad_id, Padding::Right);
     let logits = model.forward(&batch, None);
     let (nll, mask) = token_nll(logits.clone(), labels);
-    let counts = labels
-        .iter()
-        .map(|row| {
-            row.iter()
-                .skip(1)
-                .filter(|label| **label != crate::data::IGNORE_INDEX)
-                .count()
-        })
-        .collect();
+    let counts = target_counts(labels);
     (TokenNll { nll, mask, counts }, logits)
 }
 

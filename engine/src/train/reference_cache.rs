@@ -18,7 +18,7 @@ use super::schedule::StepPlan;
 use super::unlearn::{UnlearnConfig, UnlearnData};
 use crate::EngineError;
 use crate::llama::LlamaForCausalLM;
-use crate::objectives::{CachedStats, HostNll, RetainLoss, Rows, forward_stats};
+use crate::objectives::{CachedStats, HostNll, RetainLoss, Rows, token_nll_of};
 
 /// Where an unlearning run gets its frozen reference's statistics.
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +103,7 @@ impl ReferenceCache {
                 return Err(EngineError::Cancelled);
             }
             let (ids, labels): Rows = chunk.iter().cloned().unzip();
-            let (nll, _) = forward_stats(reference, &ids, &labels, pad_id);
+            let nll = token_nll_of(reference, &ids, &labels, pad_id);
             let steps = nll.nll.dims()[1];
             let values: Vec<f32> = nll.nll.into_data().iter::<f32>().collect();
             let mask: Vec<f32> = nll.mask.into_data().iter::<f32>().collect();

@@ -20,7 +20,7 @@ use crate::EngineError;
 use crate::data::Encoded;
 use crate::llama::LlamaForCausalLM;
 use crate::objectives::baldro::sample_without_replacement;
-use crate::objectives::{forward_stats, rows};
+use crate::objectives::{rows, token_nll_of};
 
 /// The schedule and optimizer settings shared by fine-tuning and unlearning (spec §2.11).
 #[derive(Debug, Clone, PartialEq)]
@@ -319,7 +319,7 @@ pub fn finetune(
         cancel,
         &mut |policy, at| {
             let rows = rows(at.items.iter().map(|i| &data[*i]));
-            let (nll, _) = forward_stats(policy, &rows.0, &rows.1, pad_id);
+            let nll = token_nll_of(policy, &rows.0, &rows.1, pad_id);
             let loss = nll.token_mean();
             let loss_value = f64::from(loss.clone().into_scalar::<f32>());
             let per_sample = crate::objectives::token_loss::host(nll.means());
