@@ -2,7 +2,8 @@
 //! accumulated gradients) on the device and offloaded to host memory, for a randomly initialised
 //! Llama-shaped model of about 170 M parameters, with f32 weights and with bf16 weights plus f32
 //! master weights. On the `cpu` device the "device" is host memory too, so the difference is the
-//! offload's own work: the copies down and up, and the update loop; `LETHE_BENCH_DEVICE=wgpu` or
+//! offload's own work: the copies down and up, and the update loop (and `tensor-ops` is the update
+//! as burn tensor ops, which the `cpu` device no longer runs by default); `LETHE_BENCH_DEVICE=wgpu` or
 //! `cuda:0` measures a real transfer. docs/TRAINING.md reports it per billion parameters.
 
 use std::path::Path;
@@ -71,13 +72,19 @@ fn benches(c: &mut Criterion) {
         eprintln!("{label}: {parameters} parameters on {spec}");
         let mut group = c.benchmark_group(format!("adamw-step/{label}"));
         group.sample_size(10);
-        for offload in [false, true] {
+        // Tensor ops (a GPU's path), the device default (on `cpu`: the fused loop in place),
+        // offloaded.
+        for (name, offload, tensor_update) in [
+            ("tensor-ops", false, true),
+            ("on-device", false, false),
+            ("offloaded", true, false),
+        ] {
             let mut optimizer = AdamW::new(AdamWConfig {
                 offload,
+                tensor_update,
                 ..AdamWConfig::default()
             });
             let mut slot = Some(model.clone());
-            let name = if offload { "offloaded" } else { "on-device" };
             group.bench_function(name, |b| {
                 b.iter(|| {
                     let Some(current) = slot.take() else { return };

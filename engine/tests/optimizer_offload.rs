@@ -30,7 +30,7 @@ fn offloaded_adamw_trains_to_the_on_device_weights() {
             retain: encode(&reference, &shared.join("data/tofu/retain99.jsonl"), 4),
             idk: None,
         };
-        let train = |offload: bool| {
+        let train = |offload: bool, tensor_update: bool| {
             let policy = load(&source, &plain.clone().autodiff(), dtype).unwrap();
             let config = UnlearnConfig {
                 objective: ObjectiveConfig {
@@ -48,6 +48,7 @@ fn offloaded_adamw_trains_to_the_on_device_weights() {
                     warmup_epochs: 0.0,
                     adamw: AdamWConfig {
                         offload,
+                        tensor_update,
                         ..AdamWConfig::default()
                     },
                     ..TrainConfig::default()
@@ -65,13 +66,21 @@ fn offloaded_adamw_trains_to_the_on_device_weights() {
             .unwrap();
             weights(&trained)
         };
-        let on_device = train(false);
-        let offloaded = train(true);
+        // burn tensor ops (what a GPU runs), the fused loop the CPU device defaults to, and
+        // the offload.
+        let on_device = train(false, true);
+        let fused = train(false, false);
+        let offloaded = train(true, false);
         let moved = largest_relative_difference(&on_device, &weights(&reference.model));
         let diff = largest_relative_difference(&offloaded, &on_device);
         eprintln!("{dtype:?}: weights moved {moved:.1e}; offloaded vs on device {diff:.1e}");
         assert!(moved > 1e-4, "{dtype:?}: the run trained");
         assert!(diff <= 1e-7, "{dtype:?}: offloaded vs on device {diff:.2e}");
+        let diff = largest_relative_difference(&fused, &on_device);
+        assert!(
+            diff <= 1e-7,
+            "{dtype:?}: fused CPU loop vs tensor ops {diff:.2e}"
+        );
     }
 }
 

@@ -28,11 +28,14 @@ fn to_f32<const D: usize>(tensor: Tensor<D>) -> Tensor<D> {
 }
 
 /// The values of `data` as f32: one `memcpy` when they are f32 already, else converted.
-fn host_f32(data: &TensorData) -> Vec<f32> {
-    match data.as_slice::<f32>() {
-        Ok(values) => values.to_vec(),
-        Err(_) => data.iter::<f32>().collect(),
+fn host_f32(data: TensorData) -> Vec<f32> {
+    // A tensor's own f32 buffer, when nothing else holds it, becomes the vector without a copy
+    // (as `TensorData::into_vec` does on the CPU device).
+    if data.as_slice::<f32>().is_ok() {
+        // `as_slice` accepted the dtype and the bytes, which is all `try_into_vec` checks.
+        return data.try_into_vec::<f32>().unwrap_or_default();
     }
+    data.iter::<f32>().collect()
 }
 
 /// Hyperparameters (HF defaults).
@@ -53,6 +56,12 @@ pub struct AdamWConfig {
     /// Keep the moments and master weights in host memory and update on the CPU with every
     /// core: the device holds only the weights and the gradients.
     pub offload: bool,
+    /// Update with burn tensor ops (a dozen passes over each parameter, each into a fresh
+    /// buffer) even where the parameters already live in host memory (the CPU device). Off by
+    /// default: there the update runs as `offload`'s fused loop, one pass and no copy of the
+    /// state, with the same result to the last bit. GPU devices always use tensor ops unless
+    /// `offload` is set. On, it keeps the two paths comparable in a test.
+    pub tensor_update: bool,
 }
 
 impl Default for AdamWConfig {
@@ -65,6 +74,7 @@ impl Default for AdamWConfig {
             max_grad_norm: Some(1.0),
             master_weights: true,
             offload: false,
+            tensor_update: false,
         }
     }
 }
@@ -103,7 +113,7 @@ impl ModuleMapper for Update<'_> {
             return param;
         };
         let config = self.optimizer.config;
-        if config.offload {
+        if config.offload || (!config.tensor_update && in_host_memory(&param.val())) {
             return self.on_host(param, grad);
         }
         let shape = param.val().dims();
@@ -162,8 +172,21 @@ impl ModuleMapper for Update<'_> {
     }
 }
 
+/// Whether `tensor` lives in host memory: on the CPU device (plain or autodiff).
+fn in_host_memory<const D: usize>(tensor: &Tensor<D>) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        tensor.device() == burn::tensor::Device::flex()
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = tensor;
+        false
+    }
+}
+
 impl Update<'_> {
-    /// The offloaded update of one parameter ([`host`]).
+    /// The offloaded update of one parameter ([`host`]): the fused loop in host memory.
     fn on_host<const D: usize>(
         &mut self,
         param: Param<Tensor<D>>,
@@ -171,7 +194,7 @@ impl Update<'_> {
     ) -> Param<Tensor<D>> {
         let config = self.optimizer.config;
         let id = param.id;
-        let grad = host_f32(&grad.clone().into_data());
+        let grad = host_f32(grad.clone().into_data());
         let t = i32::try_from(self.optimizer.steps).unwrap_or(i32::MAX);
         let scalars = host::Scalars {
             beta1: config.beta1,
@@ -190,7 +213,7 @@ impl Update<'_> {
             let value = value.inner();
             let (dtype, shape, device) = (value.dtype(), value.dims(), value.device());
             let half = dtype != DType::F32;
-            let current = || host_f32(&value.into_data());
+            let current = || host_f32(value.into_data());
             let (weights, state) = host::update(
                 state,
                 &grad,

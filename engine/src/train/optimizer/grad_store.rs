@@ -53,8 +53,14 @@ impl GradStore {
                         grad
                     } else {
                         to_f32(grad)
-                    }
-                    .mul_scalar(self.scale);
+                    };
+                    // Unscaled (one micro-batch per step) is the common case: no pass at all.
+                    #[expect(clippy::float_cmp, reason = "exactly 1 leaves the values unchanged")]
+                    let grad = if self.scale == 1.0 {
+                        grad
+                    } else {
+                        grad.mul_scalar(self.scale)
+                    };
                     let entry = match self.store.grads.remove(&param.id) {
                         Some(sum) => sum + grad,
                         None => grad,
