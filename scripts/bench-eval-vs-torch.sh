@@ -10,12 +10,14 @@
 # Setup (torch venv, SmolLM2 as a HF directory): scripts/bench/torch-env.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 SHARED=../shared
 ROWS="${ROWS:-16}"
 THREADS="${THREADS:-2}"
 source scripts/bench/torch-env.sh
+scripts/bench/cpu-info.sh
+echo "threads: $THREADS on each side (torch --threads, RAYON_NUM_THREADS)"
 
 data="$OUT_DIR/eval-data-$ROWS"
 mkdir -p "$data"

@@ -5,12 +5,13 @@
 # Installs: the wasm32 Rust toolchain (scripts/wasm-toolchain.sh: `rustup target add` where rustup
 # can fetch it, else Debian's wasm-capable rustc-web), Chromium + chromedriver (browser tests),
 # Mesa's lavapipe (wgpu without a GPU), SLURM and munge (the one-node cluster of
-# scripts/slurm-dev.sh), wasm-bindgen-cli at the exact version in Cargo.lock, and binaryen's
+# scripts/slurm-dev.sh), qemu-user (the test that runs the CPU kernels on an emulated AVX2-only
+# processor), wasm-bindgen-cli at the exact version in Cargo.lock, and binaryen's
 # wasm-opt from npm into .tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mesa-vulkan-drivers libvulkan1 slurm-wlm munge)
+APT_PACKAGES=(mesa-vulkan-drivers libvulkan1 slurm-wlm munge qemu-user)
 # Debian names Chromium `chromium`; Ubuntu's apt has only `chromium-browser`, a snap that does not
 # run in containers, so there the browser tests need Debian's or Google's build on PATH.
 if apt-cache show chromium >/dev/null 2>&1; then

@@ -327,3 +327,29 @@ fn half_precision_weights_stay_close() {
     // bf16 keeps 8 mantissa bits; logits of magnitude ~7 after two layers drift by a few 0.1.
     assert!(diff < 0.5, "bf16 drifted by {diff}");
 }
+
+/// Which kernels the tests above ran: gemm takes AVX-512 exactly where run-time detection finds
+/// it. Natively, detection must agree with what the kernel reports in /proc/cpuinfo. Under
+/// `LETHE_EXPECT_AVX2_ONLY` (set by `avx2_only.rs`, which runs this binary on an emulated
+/// Haswell), the processor must have AVX2 and FMA and no AVX-512, so every test here ran the AVX2
+/// kernels.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn the_processor_is_what_the_run_expects() {
+    let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+    if std::env::var_os("LETHE_EXPECT_AVX2_ONLY").is_some() {
+        assert!(std::arch::is_x86_feature_detected!("avx2"));
+        assert!(std::arch::is_x86_feature_detected!("fma"));
+        assert!(!avx512, "an AVX2-only run saw AVX-512");
+    } else if let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") {
+        let flags = cpuinfo
+            .lines()
+            .find(|line| line.starts_with("flags"))
+            .unwrap_or_default();
+        assert_eq!(
+            avx512,
+            flags.split_whitespace().any(|flag| flag == "avx512f"),
+            "run-time detection disagrees with /proc/cpuinfo"
+        );
+    }
+}
