@@ -76,16 +76,16 @@ for row in torch_rows:
     if row["threads"] != threads:
         sys.exit(f"PyTorch ran on {row['threads']} threads, not {threads}")
 print(f"threads: {threads} on each side")
-head = f"{'workload':<26}{'PyTorch tok/s':>14}"
+head = f"{'workload':<24}{'PyTorch tok/s':>15}"
 for label, _ in columns:
-    head += f"{label + ' tok/s':>20}{'ratio':>7}"
+    head += f"{label + ' tok/s':>24}{'ratio':>7}"
 print(head)
 for row in torch_rows:
     key = f"{row['name']}/{row['task']}"
-    line = f"{key:<26}{row['tokens_per_s']:>14.0f}"
+    line = f"{key:<24}{row['tokens_per_s']:>15.0f}"
     for _, values in columns:
         ours = values.get(key)
         ratio = f"{ours / row['tokens_per_s']:.2f}" if ours else "n/a"
-        line += f"{(ours or 0):>20.0f}{ratio:>7}"
+        line += f"{(ours or 0):>24.0f}{ratio:>7}"
     print(line)
 PY
