@@ -174,6 +174,20 @@ pub fn training_device(plain: &Device, checkpointing: bool) -> Device {
     }
 }
 
+/// Whether `device` is the CPU device, plain or autodiff (burn's device equality does not tell
+/// them apart): tensors there live in host memory, and the CPU-only fast paths apply.
+pub fn is_cpu(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        *device == Device::flex()
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
 /// The error for a device whose backend `feature` this binary was built without.
 #[cfg(not(all(feature = "flex", feature = "wgpu", feature = "cuda")))]
 fn not_compiled(spec: DeviceSpec, feature: &'static str) -> EngineError {

@@ -80,6 +80,21 @@ async fn the_run_page_draws_the_trajectory_and_the_compare_page_overlays_two() -
             t.contains("1 to 4096")
         })
         .await?;
+    // Drawn, not only in the DOM: the rank box and its error have a box a click lands on.
+    for css in [
+        field("trainer.lora.rank"),
+        r#"[data-testid="error-trainer.lora.rank"]"#.to_string(),
+    ] {
+        let painted = browser.painted(&css).await?;
+        assert!(
+            painted.len() == 1
+                && painted[0].width > 0.0
+                && painted[0].height > 0.0
+                && painted[0].hit,
+            "{css} is not painted: {painted:?}"
+        );
+    }
+    browser.screenshot("new-run-lora").await?;
     browser.click(&field("trainer.lora")).await?;
     assert_eq!(browser.count(&field("trainer.lora.rank")).await?, 0);
     // Keeping the best checkpoint needs the evaluations during training: the form says so.

@@ -83,40 +83,34 @@ impl Attention {
             Some(cache) => cache.append(k, v),
             None => (k, v),
         };
-        let keys = k.dims()[2];
-        let group = heads / kv_heads;
         #[expect(clippy::cast_precision_loss, reason = "head_dim is small")]
         let scale = (head_dim as f64).powf(-0.5);
-        let dtype = q.dtype();
-        if fused_here(&q) {
+        let out = if fused_here(&q) {
             let options = AttentionModuleOptions {
                 scale: Some(scale),
                 softcap: None,
                 is_causal: false,
             };
-            let out = attention(q, k, v, None, Some(mask.clone()), options)
+            attention(q, k, v, None, Some(mask.clone()), options)
                 .swap_dims(1, 2)
-                .reshape([batch, seq, heads * head_dim]);
-            let out = match packing {
-                Some(packing) => packing.pack(out),
-                None => out,
-            };
-            return self.o_proj.forward(out);
-        }
-        // [b, heads, s, d] -> [b, kv_heads, group * s, d]: queries sharing a kv head, stacked.
-        let q = q.reshape([batch, kv_heads, group * seq, head_dim]);
-        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
-        let scores = scores
-            .reshape([batch, heads, seq, keys])
-            .cast(FloatDType::F32)
-            + mask.clone();
-        let probs = softmax(scores, 3).cast(dtype);
-        let out = probs
-            .reshape([batch, kv_heads, group * seq, keys])
-            .matmul(v)
-            .reshape([batch, heads, seq, head_dim])
-            .swap_dims(1, 2)
-            .reshape([batch, seq, heads * head_dim]);
+                .reshape([batch, seq, heads * head_dim])
+        } else {
+            let (keys, group, dtype) = (k.dims()[2], heads / kv_heads, q.dtype());
+            // [b, heads, s, d] -> [b, kv_heads, group * s, d]: queries sharing a kv head, stacked.
+            let q = q.reshape([batch, kv_heads, group * seq, head_dim]);
+            let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
+            let scores = scores
+                .reshape([batch, heads, seq, keys])
+                .cast(FloatDType::F32)
+                + mask.clone();
+            let probs = softmax(scores, 3).cast(dtype);
+            probs
+                .reshape([batch, kv_heads, group * seq, keys])
+                .matmul(v)
+                .reshape([batch, heads, seq, head_dim])
+                .swap_dims(1, 2)
+                .reshape([batch, seq, heads * head_dim])
+        };
         let out = match packing {
             Some(packing) => packing.pack(out),
             None => out,
@@ -130,15 +124,5 @@ impl Attention {
 /// head, no score tensor between ops). Autodiff devices keep the separate ops above, whose
 /// backward burn derives; GPU devices keep them too until a GPU run has checked the fused path.
 fn fused_here(q: &Tensor<4>) -> bool {
-    #[cfg(feature = "flex")]
-    {
-        q.dtype() == burn::tensor::DType::F32
-            && !q.is_autodiff()
-            && q.device() == burn::tensor::Device::flex()
-    }
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = q;
-        false
-    }
+    q.dtype() == burn::tensor::DType::F32 && !q.is_autodiff() && crate::device::is_cpu(&q.device())
 }

@@ -237,7 +237,8 @@ impl LlamaForCausalLM {
             x = x.clone() * keep.clone() + x.detach() * keep.neg().add_scalar(1.0);
         }
         let use_cache = cache_ref.layers.len() == self.model.layers.len();
-        let mut packing = if skip_pads && !use_cache {
+        // `skip_pads` comes only without a cache (`forward_hidden_real`).
+        let mut packing = if skip_pads {
             Packing::of(batch, &device)
         } else {
             None

@@ -27,10 +27,9 @@ fn to_f32<const D: usize>(tensor: Tensor<D>) -> Tensor<D> {
     tensor.cast(FloatDType::F32)
 }
 
-/// The values of `data` as f32: one `memcpy` when they are f32 already, else converted.
+/// The values of `data` as f32: its own buffer when it holds f32 that nothing else shares (no
+/// copy), one `memcpy` when the f32 buffer is shared, else converted.
 fn host_f32(data: TensorData) -> Vec<f32> {
-    // A tensor's own f32 buffer, when nothing else holds it, becomes the vector without a copy
-    // (as `TensorData::into_vec` does on the CPU device).
     if data.as_slice::<f32>().is_ok() {
         // `as_slice` accepted the dtype and the bytes, which is all `try_into_vec` checks.
         return data.try_into_vec::<f32>().unwrap_or_default();
@@ -113,7 +112,8 @@ impl ModuleMapper for Update<'_> {
             return param;
         };
         let config = self.optimizer.config;
-        if config.offload || (!config.tensor_update && in_host_memory(&param.val())) {
+        if config.offload || (!config.tensor_update && crate::device::is_cpu(&param.val().device()))
+        {
             return self.on_host(param, grad);
         }
         let shape = param.val().dims();
@@ -169,19 +169,6 @@ impl ModuleMapper for Update<'_> {
             self.optimizer.masters.insert(id, master);
         }
         param
-    }
-}
-
-/// Whether `tensor` lives in host memory: on the CPU device (plain or autodiff).
-fn in_host_memory<const D: usize>(tensor: &Tensor<D>) -> bool {
-    #[cfg(feature = "flex")]
-    {
-        tensor.device() == burn::tensor::Device::flex()
-    }
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = tensor;
-        false
     }
 }
 

@@ -10,7 +10,9 @@ use shared::run::{
     Direction, Dtype, LoraSpec, Method, PromptFormat, RetainLoss, RunSpec, TrainerSpec, Wrapper,
 };
 
-/// The engine's LoRA settings.
+/// The engine's LoRA settings. The spec's target names (`shared::run::LORA_TARGETS`, which the
+/// browser validates against) are the engine's projections (`engine::llama::PROJECTIONS`): the
+/// two crates cannot share the list, so a test here keeps them equal.
 pub fn lora(spec: &LoraSpec) -> engine::lora::LoraConfig {
     engine::lora::LoraConfig {
         rank: spec.rank,
@@ -146,6 +148,11 @@ pub fn template(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lora_targets_are_the_engine_projections() {
+        assert_eq!(shared::run::LORA_TARGETS, engine::llama::PROJECTIONS);
+    }
 
     #[test]
     fn spec_defaults_are_the_engine_objective() {
