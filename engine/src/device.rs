@@ -7,10 +7,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::Device;
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor};
 
 use crate::EngineError;
 
+#[cfg(feature = "flex")]
+pub mod few_rows;
 mod list;
 
 pub use list::Devices;
@@ -185,6 +188,32 @@ pub fn is_cpu(device: &Device) -> bool {
     {
         let _ = device;
         false
+    }
+}
+
+/// `layer.forward(x)`; on the CPU, with at most [`few_rows::MAX_ROWS`] rows (decoding), through
+/// the few-rows kernel, which reads the weight in place instead of packing it.
+pub fn linear(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
+    #[cfg(feature = "flex")]
+    {
+        few_rows::linear(layer, x)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        layer.forward(x)
+    }
+}
+
+/// `x · wᵀ` (`x` `[m, k]`, `w` `[n, k]`: a tied embedding as the head); few rows on the CPU take
+/// the few-rows kernel, like [`linear`].
+pub fn matmul_transposed(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
+    #[cfg(feature = "flex")]
+    {
+        few_rows::matmul_transposed(x, w)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        x.matmul(w.transpose())
     }
 }
 

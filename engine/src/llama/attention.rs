@@ -17,6 +17,7 @@ use super::kv_cache::LayerCache;
 use super::norm::RmsNorm;
 use super::packing::Packing;
 use super::rope::RopeTables;
+use crate::device::linear;
 
 /// q/k/v/o projections (HF key names) and the head layout.
 #[derive(Module, Debug)]
@@ -70,13 +71,13 @@ impl Attention {
             };
             t.swap_dims(1, 2)
         };
-        let q = split(self.q_proj.forward(x.clone()), heads, self.q_norm.as_ref());
+        let q = split(linear(&self.q_proj, x.clone()), heads, self.q_norm.as_ref());
         let k = split(
-            self.k_proj.forward(x.clone()),
+            linear(&self.k_proj, x.clone()),
             kv_heads,
             self.k_norm.as_ref(),
         );
-        let v = split(self.v_proj.forward(x), kv_heads, None);
+        let v = split(linear(&self.v_proj, x), kv_heads, None);
         let q = rope.apply(q);
         let k = rope.apply(k);
         let (k, v) = match cache {
@@ -115,7 +116,7 @@ impl Attention {
             Some(packing) => packing.pack(out),
             None => out,
         };
-        self.o_proj.forward(out)
+        linear(&self.o_proj, out)
     }
 }
 

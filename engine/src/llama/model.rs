@@ -21,6 +21,7 @@ use super::norm::RmsNorm;
 use super::packing::Packing;
 use super::rope::RopeTables;
 use crate::EngineError;
+use crate::device;
 
 /// The precision weights are held in on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -286,14 +287,12 @@ impl LlamaForCausalLM {
             hidden.to_device(&target)
         };
         match &self.lm_head {
-            Some(head) => head.forward(hidden),
+            Some(head) => device::linear(head, hidden),
             None => {
                 let [batch, seq, width] = hidden.dims();
                 let embed = self.model.embed_tokens.weight.val();
                 let vocab = embed.dims()[0];
-                hidden
-                    .reshape([batch * seq, width])
-                    .matmul(embed.transpose())
+                device::matmul_transposed(hidden.reshape([batch * seq, width]), embed)
                     .reshape([batch, seq, vocab])
             }
         }
