@@ -4,8 +4,9 @@
 //! gemm (burn-flex's matrix product) packs the weight before every product. With 8 rows the
 //! packing costs as much as the arithmetic, and gemm reached 0.2–0.45 of MKL's speed at those
 //! shapes (docs/PERFORMANCE.md). The kernel here reads the weight where it lies, in the order the
-//! prefetcher follows, and splits the output columns over rayon's threads. Everything else (more rows, autodiff, half precision,
-//! quantized weights, GPU devices, processors without AVX2+FMA) goes to burn's ops unchanged.
+//! prefetcher follows, and splits the output columns over rayon's threads. Everything else (more
+//! rows, autodiff, half precision, quantized weights, GPU devices, processors without AVX2+FMA)
+//! goes to burn's ops unchanged.
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
