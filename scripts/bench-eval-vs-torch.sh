@@ -4,8 +4,8 @@
 # forget01 (+ holdout01 for MIA), retain_perturbed, real_authors_perturbed and world_facts_perturbed,
 # the first $ROWS rows of each (default 16; ROWS=all for the full sets), teacher-forced losses of
 # every answer, paraphrase and perturbed option, and greedy generation of up to 200 new tokens in
-# batches of 32. Prints wall time, generation tokens/s and the ratio Lethe / PyTorch (> 1: Lethe
-# faster), and whether both produced the same generations.
+# batches of 32. Prints wall time, generation tokens/s, peak resident memory and the ratio
+# PyTorch / Lethe (> 1: Lethe faster or smaller), and whether both produced the same generations.
 #
 # Setup (torch venv, SmolLM2 as a HF directory): scripts/bench/torch-env.sh.
 set -euo pipefail
@@ -32,17 +32,24 @@ done
 cargo build --release --workspace --all-targets
 "$VENV/bin/python" scripts/bench/torch_eval.py --model "$SMOL_HF" --data "$data" --threads "$THREADS" \
   > "$OUT_DIR/torch_eval.json"
-start=$(date +%s.%N)
-RAYON_NUM_THREADS="$THREADS" "$CARGO_TARGET_DIR/release/lethe" eval "$SMOL_HF" --data "$data" \
-  --split forget01 --batch-size 32 --max-new-tokens 200 --out "$OUT_DIR/lethe-eval" > /dev/null
-end=$(date +%s.%N)
+# Wall time and peak resident memory of the `lethe eval` process (the child's ru_maxrss).
+RAYON_NUM_THREADS="$THREADS" python3 - "$OUT_DIR/lethe_run.json" "$CARGO_TARGET_DIR/release/lethe" \
+  eval "$SMOL_HF" --data "$data" --split forget01 --batch-size 32 --max-new-tokens 200 \
+  --out "$OUT_DIR/lethe-eval" <<'PY'
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+subprocess.run(sys.argv[2:], check=True, stdout=subprocess.DEVNULL)
+json.dump({"wall_seconds": time.perf_counter() - start,
+           "max_rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, open(sys.argv[1], "w"))
+PY
 
-python3 - "$OUT_DIR/torch_eval.json" "$OUT_DIR/lethe-eval" "$start" "$end" <<'PY'
+python3 - "$OUT_DIR/torch_eval.json" "$OUT_DIR/lethe-eval" "$OUT_DIR/lethe_run.json" <<'PY'
 import json, sys
 torch = json.load(open(sys.argv[1]))
 log = json.load(open(f"{sys.argv[2]}/TOFU_EVAL.json"))
 timing = json.load(open(f"{sys.argv[2]}/eval_timing.json"))
-wall = float(sys.argv[4]) - float(sys.argv[3])
+run = json.load(open(sys.argv[3]))
+wall = run["wall_seconds"]
 gen_s = sum(s["seconds"] for s in timing["stages"] if "generation" in s["stage"])
 fwd_s = sum(s["seconds"] for s in timing["stages"] if "generation" not in s["stage"])
 same = total = 0
@@ -57,5 +64,6 @@ print(f"{'wall time, s (incl. load)':<28}{torch['total_seconds']:>10.1f}{wall:>1
 print(f"{'teacher-forced passes, s':<28}{torch['forward_seconds']:>10.1f}{fwd_s:>10.1f}{torch['forward_seconds'] / fwd_s:>8.2f}")
 print(f"{'generation, s':<28}{torch['generation_seconds']:>10.1f}{gen_s:>10.1f}{torch['generation_seconds'] / gen_s:>8.2f}")
 print(f"{'generation, tokens/s':<28}{tokens / torch['generation_seconds']:>10.1f}{tokens / gen_s:>10.1f}{torch['generation_seconds'] / gen_s:>8.2f}")
+print(f"{'peak resident memory, MiB':<28}{torch['max_rss_kib'] / 1024:>10.0f}{run['max_rss_kib'] / 1024:>10.0f}{torch['max_rss_kib'] / run['max_rss_kib']:>8.2f}")
 print(f"generated tokens (PyTorch count): {tokens}; identical generations: {same}/{total}")
 PY

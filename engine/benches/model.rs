@@ -3,7 +3,8 @@
 //! the plain template; generation: 64 new tokens per row, no early stop; NPO step: policy fwd+bwd on
 //! 8 forget + 8 retain99 rows, reference fwd on the forget rows, AdamW lr 1e-5 with clipping).
 //! `scripts/bench-vs-torch.sh` runs both and prints the ratio. Models: tiny-llama (../shared/fixtures) and SmolLM2-135M (the GGUF
-//! from `scripts/fetch-smollm2.sh`); a missing one is skipped with a message.
+//! from `scripts/fetch-smollm2.sh`); a missing one is skipped with a message. Like `lethe`, the
+//! bench links `lethe-alloc` (mimalloc as the global allocator).
 
 use std::path::{Path, PathBuf};
 
@@ -159,6 +160,8 @@ fn bench_npo_step(
 }
 
 fn benches(c: &mut Criterion) {
+    // The `lethe` binary's allocator (mimalloc, lazy purge), so both measure the same thing.
+    lethe_alloc::install();
     let Some(rows) = rows() else {
         eprintln!("skipped: ../shared/data/tofu/forget01.jsonl is absent");
         return;

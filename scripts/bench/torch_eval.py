@@ -9,7 +9,7 @@ Usage: torch_eval.py --model HF_DIR --data SPLIT_DIR [--split forget01] [--batch
                      [--new-tokens 200] [--threads 2]
 Prints one JSON object: total/forward/generation seconds, forward and generated token counts,
 and the generations (to check that both sides produced the same text)."""
-import argparse, json, time, torch
+import argparse, json, resource, time, torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 def rows(path):
@@ -88,7 +88,8 @@ def main():
     print(json.dumps({"load_seconds": load_s, "total_seconds": time.perf_counter() - start,
                       "forward_seconds": fwd_s, "forward_tokens": fwd_tokens,
                       "generation_seconds": gen_s, "generated_tokens": gen_tokens,
-                      "generation_tokens_per_s": gen_tokens / gen_s, "generations": generations}))
+                      "generation_tokens_per_s": gen_tokens / gen_s, "generations": generations,
+                      "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 if __name__ == "__main__":
     main()

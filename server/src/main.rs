@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    lethe_alloc::install();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
