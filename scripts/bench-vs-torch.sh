@@ -33,9 +33,13 @@ for entry in "tiny-llama:$SHARED/fixtures/tiny-llama" "smollm2-135m:$SMOL_HF"; d
   done
 done
 
-# Runs the model bench in checkout $1, logging to $2.
+# Runs the model bench in checkout $1, logging to $2. Both checkouts share the target dir, where
+# cargo names a workspace crate's artifacts by its path inside the workspace: after the other
+# checkout's build, cargo would find the engine fresh and bench that build again, so its
+# artifacts go first.
 lethe_bench() {
-  (cd "$1" && LETHE_DATA_DIR="$DATA_DIR" RAYON_NUM_THREADS="$THREADS" \
+  (cd "$1" && cargo clean --release --quiet -p engine -p lethe-alloc &&
+    LETHE_DATA_DIR="$DATA_DIR" RAYON_NUM_THREADS="$THREADS" \
     cargo bench --workspace --bench model -- --noplot "forward|generate|npo-step") 2>&1 | tee "$2"
 }
 DATA_DIR="$(cd "${LETHE_DATA_DIR:-lethe-data}" && pwd)"

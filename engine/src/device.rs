@@ -13,8 +13,17 @@ use burn::tensor::{Device, Tensor};
 use crate::EngineError;
 
 #[cfg(feature = "flex")]
+pub mod cached_attention;
+#[cfg(feature = "flex")]
 pub mod few_rows;
+#[cfg(feature = "flex")]
+pub mod fused;
 mod list;
+#[cfg(not(feature = "flex"))]
+mod without_flex;
+
+#[cfg(not(feature = "flex"))]
+pub use without_flex::{cached_attention, fused};
 
 pub use list::Devices;
 

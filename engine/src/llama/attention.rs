@@ -17,7 +17,7 @@ use super::kv_cache::LayerCache;
 use super::norm::RmsNorm;
 use super::packing::Packing;
 use super::rope::RopeTables;
-use crate::device::linear;
+use crate::device::{cached_attention, linear};
 
 /// q/k/v/o projections (HF key names) and the head layout.
 #[derive(Module, Debug)]
@@ -59,64 +59,90 @@ impl Attention {
             None => [x.dims()[0], x.dims()[1]],
         };
         let (heads, kv_heads, head_dim) = (self.num_heads, self.num_kv_heads, self.head_dim);
+        // `[.., n * head_dim]` -> `[batch, seq, n, head_dim]`, normed per head where Qwen3 does.
         let split = |t: Tensor<3>, n: usize, norm: Option<&RmsNorm>| {
             let t = match packing {
                 Some(packing) => packing.unpack(t),
                 None => t,
             };
             let t = t.reshape([batch, seq, n, head_dim]);
-            let t = match norm {
+            match norm {
                 Some(norm) => norm.forward(t),
                 None => t,
-            };
-            t.swap_dims(1, 2)
+            }
         };
-        let q = split(linear(&self.q_proj, x.clone()), heads, self.q_norm.as_ref());
-        let k = split(
+        // RoPE returns the heads first: `[batch, n, seq, head_dim]`.
+        let q = rope.apply(split(
+            linear(&self.q_proj, x.clone()),
+            heads,
+            self.q_norm.as_ref(),
+        ));
+        let k = rope.apply(split(
             linear(&self.k_proj, x.clone()),
             kv_heads,
             self.k_norm.as_ref(),
-        );
-        let v = split(linear(&self.v_proj, x), kv_heads, None);
-        let q = rope.apply(q);
-        let k = rope.apply(k);
-        let (k, v) = match cache {
-            Some(cache) => cache.append(k, v),
-            None => (k, v),
-        };
+        ));
+        let v = split(linear(&self.v_proj, x), kv_heads, None).swap_dims(1, 2);
         #[expect(clippy::cast_precision_loss, reason = "head_dim is small")]
         let scale = (head_dim as f64).powf(-0.5);
-        let out = if fused_here(&q) {
-            let options = AttentionModuleOptions {
-                scale: Some(scale),
-                softcap: None,
-                is_causal: false,
-            };
-            attention(q, k, v, None, Some(mask.clone()), options)
-                .swap_dims(1, 2)
-                .reshape([batch, seq, heads * head_dim])
-        } else {
-            let (keys, group, dtype) = (k.dims()[2], heads / kv_heads, q.dtype());
-            // [b, heads, s, d] -> [b, kv_heads, group * s, d]: queries sharing a kv head, stacked.
-            let q = q.reshape([batch, kv_heads, group * seq, head_dim]);
-            let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
-            let scores = scores
-                .reshape([batch, heads, seq, keys])
-                .cast(FloatDType::F32)
-                + mask.clone();
-            let probs = softmax(scores, 3).cast(dtype);
-            probs
-                .reshape([batch, kv_heads, group * seq, keys])
-                .matmul(v)
-                .reshape([batch, heads, seq, head_dim])
-                .swap_dims(1, 2)
-                .reshape([batch, seq, heads * head_dim])
+        let out = match cache {
+            // Decoding on the CPU: the kernel reads and extends the host cache in place.
+            Some(cache) => match cached_attention::attend(&q, &k, &v, mask, scale, &mut cache.host)
+            {
+                Some(out) => out,
+                None => {
+                    let (k, v) = cache.append(k, v);
+                    self.attend(q, k, v, mask, scale)
+                }
+            },
+            None => self.attend(q, k, v, mask, scale),
         };
         let out = match packing {
             Some(packing) => packing.pack(out),
             None => out,
         };
         linear(&self.o_proj, out)
+    }
+}
+
+impl Attention {
+    /// `softmax(q·kᵀ · scale + mask) · v` with `q` `[batch, heads, seq, dim]` and `k`, `v`
+    /// `[batch, kv_heads, keys, dim]`, returned as `[batch, seq, heads * dim]`.
+    fn attend(
+        &self,
+        q: Tensor<4>,
+        k: Tensor<4>,
+        v: Tensor<4>,
+        mask: &Tensor<4>,
+        scale: f64,
+    ) -> Tensor<3> {
+        let [batch, heads, seq, head_dim] = q.dims();
+        if fused_here(&q) {
+            let options = AttentionModuleOptions {
+                scale: Some(scale),
+                softcap: None,
+                is_causal: false,
+            };
+            return attention(q, k, v, None, Some(mask.clone()), options)
+                .swap_dims(1, 2)
+                .reshape([batch, seq, heads * head_dim]);
+        }
+        let (kv_heads, keys, dtype) = (k.dims()[1], k.dims()[2], q.dtype());
+        let group = heads / kv_heads;
+        // [b, heads, s, d] -> [b, kv_heads, group * s, d]: queries sharing a kv head, stacked.
+        let q = q.reshape([batch, kv_heads, group * seq, head_dim]);
+        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
+        let scores = scores
+            .reshape([batch, heads, seq, keys])
+            .cast(FloatDType::F32)
+            + mask.clone();
+        let probs = softmax(scores, 3).cast(dtype);
+        probs
+            .reshape([batch, kv_heads, group * seq, keys])
+            .matmul(v)
+            .reshape([batch, heads, seq, head_dim])
+            .swap_dims(1, 2)
+            .reshape([batch, seq, heads * head_dim])
     }
 }
 

@@ -40,10 +40,16 @@ impl DecoderLayer {
         cache: Option<&mut LayerCache>,
         packing: Option<&Packing>,
     ) -> Tensor<3> {
-        let h = x.clone()
-            + self
-                .self_attn
-                .forward(self.input_layernorm.forward(x), rope, mask, cache, packing);
-        h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
+        // The fresh output on the left: burn adds into a buffer it holds alone, in place.
+        let h = self.self_attn.forward(
+            self.input_layernorm.forward(x.clone()),
+            rope,
+            mask,
+            cache,
+            packing,
+        ) + x;
+        self.mlp
+            .forward(self.post_attention_layernorm.forward(h.clone()))
+            + h
     }
 }

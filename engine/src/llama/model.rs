@@ -221,7 +221,9 @@ impl LlamaForCausalLM {
             self.model.embed_tokens.weight.val(),
             batch.ids_tensor(&device),
         );
+        // Only a gradient can tell the two terms below apart: a plain pass skips them.
         if let Some(pad) = self.config.pad_token_id
+            && x.is_autodiff()
             && batch.ids.contains(&pad)
         {
             // torch's `nn.Embedding(padding_idx=pad_token_id)`, which HF Llama/Qwen3/Mistral use:

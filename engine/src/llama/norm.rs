@@ -24,7 +24,11 @@ impl RmsNorm {
     }
 
     /// Normalises `x` (`[..., dim]`) in f32 and returns it in `x`'s dtype.
+    /// Inference passes on the CPU take one fused pass ([`crate::device::fused::rms_norm`]).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        if let Some(normed) = crate::device::fused::rms_norm(&x, &self.weight.val(), self.eps) {
+            return normed;
+        }
         let dtype = x.dtype();
         let x32 = x.cast(FloatDType::F32);
         let inv_rms = (x32.clone().square().mean_dim(D - 1) + self.eps)

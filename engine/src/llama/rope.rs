@@ -102,8 +102,17 @@ impl RopeTables {
         }
     }
 
-    /// `x * cos + rotate_half(x) * sin` for `x` of shape `[batch, heads, seq, head_dim]`.
+    /// RoPE of `x` `[batch, seq, heads, head_dim]` (a projection split into heads), returned as
+    /// `[batch, heads, seq, head_dim]`, the attention's layout. Inference passes on the CPU take
+    /// one fused pass ([`crate::device::fused::rope`]), the rest [`Self::apply_separately`].
     pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        crate::device::fused::rope(&x, &self.cos, &self.sin)
+            .unwrap_or_else(|| self.apply_separately(x.swap_dims(1, 2)))
+    }
+
+    /// `x * cos + rotate_half(x) * sin` for `x` of shape `[batch, heads, seq, head_dim]`, in
+    /// burn's ops (autodiff derives their backward).
+    pub fn apply_separately(&self, x: Tensor<4>) -> Tensor<4> {
         let [_, _, _, head_dim] = x.dims();
         let half = head_dim / 2;
         let first = x.clone().narrow(3, 0, half);
