@@ -8,7 +8,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use burn::nn::Linear;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::EngineError;
 
@@ -18,12 +19,16 @@ pub mod cached_attention;
 pub mod few_rows;
 #[cfg(feature = "flex")]
 pub mod fused;
+#[cfg(feature = "flex")]
+pub mod host_values;
 mod list;
+#[cfg(feature = "flex")]
+pub mod target_nll;
 #[cfg(not(feature = "flex"))]
 mod without_flex;
 
 #[cfg(not(feature = "flex"))]
-pub use without_flex::{cached_attention, fused};
+pub use without_flex::{cached_attention, fused, host_values, target_nll};
 
 pub use list::Devices;
 
@@ -224,6 +229,24 @@ pub fn matmul_transposed(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
     {
         x.matmul(w.transpose())
     }
+}
+
+/// `-log_softmax(logits)[target]` of each row of `logits` (`[rows, vocab]`): the fused pass and
+/// backward of [`target_nll::target_nll`] on the CPU at f32, burn's ops elsewhere.
+pub fn target_nll(logits: Tensor<2>, targets: &[i64]) -> Tensor<1> {
+    let indices: Option<Vec<usize>> = targets.iter().map(|&t| usize::try_from(t).ok()).collect();
+    if let Some(nll) = indices.and_then(|indices| target_nll::target_nll(&logits, &indices)) {
+        return nll;
+    }
+    let rows = targets.len();
+    let index: Tensor<2, Int> = Tensor::from_data(
+        TensorData::new(targets.to_vec(), [rows, 1]),
+        &logits.device(),
+    );
+    log_softmax(logits, 1)
+        .gather(1, index)
+        .reshape([rows])
+        .neg()
 }
 
 /// The error for a device whose backend `feature` this binary was built without.

@@ -16,7 +16,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// Below this many output elements one thread does the whole chain.
-const PARALLEL_ELEMENTS: usize = 1 << 15;
+pub(super) const PARALLEL_ELEMENTS: usize = 1 << 15;
 
 /// `x`'s storage as a contiguous host f32 tensor, or `None` off the plain CPU device at f32.
 pub(super) fn host<const D: usize>(x: &Tensor<D>) -> Option<FlexTensor> {
@@ -90,7 +90,7 @@ pub fn rms_norm<const D: usize>(x: &Tensor<D>, weight: &Tensor<1>, eps: f64) -> 
 
 /// Σ v² with sixteen partial sums, so that the loop vectorizes.
 #[inline(always)]
-fn sum_of_squares(row: &[f32]) -> f32 {
+pub(super) fn sum_of_squares(row: &[f32]) -> f32 {
     let mut partial = [0.0f32; 16];
     let chunks = row.chunks_exact(16);
     let rest = chunks.remainder();

@@ -39,3 +39,51 @@ pub mod cached_attention {
         None
     }
 }
+
+/// See the `flex` build's `target_nll`.
+pub mod target_nll {
+    use burn::tensor::Tensor;
+
+    /// `None`: burn's ops.
+    pub fn target_nll(_: &Tensor<2>, _: &[usize]) -> Option<Tensor<1>> {
+        None
+    }
+}
+
+/// See the `flex` build's `host_values`.
+pub mod host_values {
+    use burn::tensor::Tensor;
+
+    /// Never made: no tensor lives in host memory without the CPU backend.
+    #[derive(Debug)]
+    pub struct HostValues(std::convert::Infallible);
+
+    impl HostValues {
+        /// `None`: no tensor is a host tensor.
+        pub fn of<const D: usize>(_: &Tensor<D>) -> Option<Self> {
+            None
+        }
+
+        /// Unreachable: there is no value of this type.
+        pub fn as_slice(&self) -> &[f32] {
+            match self.0 {}
+        }
+
+        /// Unreachable: there is no value of this type.
+        pub fn sum_of_squares(&self) -> f32 {
+            match self.0 {}
+        }
+    }
+
+    /// Gives `x` back: burn's ops.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the tensor comes back by value either way; boxing it would allocate per parameter"
+    )]
+    pub fn update_in_place<const D: usize>(
+        x: Tensor<D>,
+        _: impl FnOnce(&mut [f32]),
+    ) -> Result<Tensor<D>, Tensor<D>> {
+        Err(x)
+    }
+}

@@ -103,10 +103,8 @@ impl LlamaForCausalLM {
             .cast(FloatDType::F32);
         let vocab = logits.dims()[2];
         let device = logits.device();
-        let log_probs = log_softmax(logits.reshape([count, vocab]), 1);
         let next: Vec<i64> = targets.iter().map(|(_, _, label)| *label).collect();
-        let next: Tensor<2, Int> = Tensor::from_data(TensorData::new(next, [count, 1]), &device);
-        let nll = log_probs.gather(1, next).reshape([count]).neg();
+        let nll = crate::device::target_nll(logits.reshape([count, vocab]), &next);
         let padded = Tensor::cat(vec![nll, Tensor::zeros([1], &device)], 0);
         let source: Tensor<1, Int> =
             Tensor::from_data(TensorData::new(source, [batch * steps]), &device);

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::tensor::{DType, FloatDType, Gradients, Tensor, TensorData};
 
+use crate::device::host_values::{self, HostValues};
 use crate::llama::LlamaForCausalLM;
 
 mod grad_store;
@@ -35,6 +36,21 @@ fn host_f32(data: TensorData) -> Vec<f32> {
         return data.try_into_vec::<f32>().unwrap_or_default();
     }
     data.iter::<f32>().collect()
+}
+
+/// A gradient's values: read where they lie, or copied out of the device.
+enum Grad {
+    Host(HostValues),
+    Copied(Vec<f32>),
+}
+
+impl Grad {
+    fn as_slice(&self) -> &[f32] {
+        match self {
+            Self::Host(values) => values.as_slice(),
+            Self::Copied(values) => values,
+        }
+    }
 }
 
 /// Hyperparameters (HF defaults).
@@ -181,7 +197,12 @@ impl Update<'_> {
     ) -> Param<Tensor<D>> {
         let config = self.optimizer.config;
         let id = param.id;
-        let grad = host_f32(grad.clone().into_data());
+        // Read in place where the gradient is a host tensor already (the CPU device).
+        let grad = match HostValues::of(grad) {
+            Some(values) => Grad::Host(values),
+            None => Grad::Copied(host_f32(grad.clone().into_data())),
+        };
+        let grad = grad.as_slice();
         let t = i32::try_from(self.optimizer.steps).unwrap_or(i32::MAX);
         let scalars = host::Scalars {
             beta1: config.beta1,
@@ -200,17 +221,35 @@ impl Update<'_> {
             let value = value.inner();
             let (dtype, shape, device) = (value.dtype(), value.dims(), value.device());
             let half = dtype != DType::F32;
-            let current = || host_f32(value.into_data());
-            let (weights, state) = host::update(
-                state,
-                &grad,
-                current,
-                scalars,
-                half && config.master_weights,
-            );
-            new_state = Some(state);
-            let updated: Tensor<D> = Tensor::from_data(TensorData::new(weights, shape), &device);
-            let updated = if half { updated.cast(dtype) } else { updated };
+            // f32 weights in host memory: updated in their own buffer.
+            // Taken by whichever update runs.
+            let mut state = Some(state);
+            let value = if half {
+                Err(value)
+            } else {
+                host_values::update_in_place(value, |w| {
+                    new_state = state
+                        .take()
+                        .map(|state| host::update_in_place(state, grad, w, scalars));
+                })
+            };
+            let updated = match value {
+                Ok(updated) => updated,
+                Err(value) => {
+                    let current = || host_f32(value.into_data());
+                    let (weights, state) = host::update(
+                        state.take().flatten(),
+                        grad,
+                        current,
+                        scalars,
+                        half && config.master_weights,
+                    );
+                    new_state = Some(state);
+                    let updated: Tensor<D> =
+                        Tensor::from_data(TensorData::new(weights, shape), &device);
+                    if half { updated.cast(dtype) } else { updated }
+                }
+            };
             if tracked {
                 updated.autodiff().require_grad()
             } else {

@@ -6,6 +6,7 @@ use burn::module::{Module as _, ModuleVisitor, Param, ParamId};
 use burn::tensor::{Gradients, Tensor};
 
 use super::{AdamWConfig, to_f32};
+use crate::device::host_values::HostValues;
 use crate::llama::LlamaForCausalLM;
 
 /// Gradients of every parameter, flattened and detached from the graph, keyed by parameter id:
@@ -80,7 +81,13 @@ impl GradStore {
     pub fn norm(&self) -> f64 {
         self.grads
             .values()
-            .map(|grad| f64::from(to_f32(grad.clone()).square().sum().into_scalar::<f32>()))
+            .map(|grad| {
+                let squares = match HostValues::of(grad) {
+                    Some(values) => values.sum_of_squares(),
+                    None => to_f32(grad.clone()).square().sum().into_scalar::<f32>(),
+                };
+                f64::from(squares)
+            })
             .sum::<f64>()
             .sqrt()
     }

@@ -57,38 +57,58 @@ pub(super) fn update(
     s: Scalars,
     keep_master: bool,
 ) -> (Vec<f32>, HostState) {
+    let (state, master) = match state {
+        Some(HostState { m, v, master }) => (Some(HostState { m, v, master: None }), master),
+        None => (None, None),
+    };
+    let mut w = master.unwrap_or_else(weights);
+    let mut state = update_in_place(state, grad, &mut w, s);
+    state.master = keep_master.then(|| w.clone());
+    (w, state)
+}
+
+/// [`update`] of f32 weights `w` in place (no master copy): the moments' state comes back.
+pub(super) fn update_in_place(
+    state: Option<HostState>,
+    grad: &[f32],
+    w: &mut [f32],
+    s: Scalars,
+) -> HostState {
     let (scale, b1, one_b1) = (f32_of(s.scale), f32_of(s.beta1), f32_of(1.0 - s.beta1));
     let (b2, one_b2) = (f32_of(s.beta2), f32_of(1.0 - s.beta2));
     let (bias2_sqrt, eps) = (f32_of(s.bias2_sqrt), f32_of(s.eps));
     let step_size = f32_of(s.lr / s.bias1);
     let keep = f32_of(1.0 - s.lr * s.decay);
     let n = grad.len();
-    let (mut m, mut v, master) = match state {
-        Some(state) => (state.m, state.v, state.master),
-        None => (Vec::new(), Vec::new(), None),
+    let (mut m, mut v) = match state {
+        Some(state) => (state.m, state.v),
+        None => (Vec::new(), Vec::new()),
     };
     let first = m.is_empty();
     if first {
         m = vec![0.0; n];
         v = vec![0.0; n];
     }
-    let mut w = master.unwrap_or_else(weights);
-    (&mut w[..], &mut m[..], &mut v[..], grad)
-        .into_par_iter()
-        .with_min_len(1 << 14)
-        .for_each(|(w, m, v, g)| {
-            let g = *g * scale;
-            if first {
-                *m = g * one_b1;
-                *v = (g * g) * one_b2;
-            } else {
-                *m = *m * b1 + g * one_b1;
-                *v = *v * b2 + (g * g) * one_b2;
+    // Chunks large enough to pay for a task, each a plain loop the compiler vectorizes.
+    const CHUNK: usize = 1 << 14;
+    w.par_chunks_mut(CHUNK)
+        .zip(m.par_chunks_mut(CHUNK))
+        .zip(v.par_chunks_mut(CHUNK))
+        .zip(grad.par_chunks(CHUNK))
+        .for_each(|(((w, m), v), g)| {
+            for (((w, m), v), g) in w.iter_mut().zip(m).zip(v).zip(g) {
+                let g = *g * scale;
+                if first {
+                    *m = g * one_b1;
+                    *v = (g * g) * one_b2;
+                } else {
+                    *m = *m * b1 + g * one_b1;
+                    *v = *v * b2 + (g * g) * one_b2;
+                }
+                let denom = v.sqrt() / bias2_sqrt + eps;
+                let step = (*m / denom) * step_size;
+                *w = *w * keep - step;
             }
-            let denom = v.sqrt() / bias2_sqrt + eps;
-            let step = (*m / denom) * step_size;
-            *w = *w * keep - step;
         });
-    let master = keep_master.then(|| w.clone());
-    (w, HostState { m, v, master })
+    HostState { m, v, master: None }
 }
