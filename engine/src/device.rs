@@ -24,6 +24,8 @@ pub mod host_values;
 mod list;
 #[cfg(feature = "flex")]
 pub mod target_nll;
+#[cfg(feature = "flex")]
+pub mod tied_logits;
 #[cfg(not(feature = "flex"))]
 mod without_flex;
 
@@ -219,10 +221,14 @@ pub fn linear(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
 }
 
 /// `x · wᵀ` (`x` `[m, k]`, `w` `[n, k]`: a tied embedding as the head); few rows on the CPU take
-/// the few-rows kernel, like [`linear`].
+/// the few-rows kernel, like [`linear`]; training on the CPU records [`tied_logits`], whose
+/// backward writes the tied matrix's gradient contiguous.
 pub fn matmul_transposed(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
     #[cfg(feature = "flex")]
     {
+        if let Some(out) = tied_logits::matmul_transposed(&x, &w) {
+            return out;
+        }
         few_rows::matmul_transposed(x, w)
     }
     #[cfg(not(feature = "flex"))]
