@@ -9,9 +9,8 @@
 //! goes to burn's ops unchanged.
 
 use burn::backend::Flex;
-use burn::backend::flex::FlexTensor;
 use burn::nn::Linear;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
 mod kernel;
@@ -55,24 +54,14 @@ pub fn matmul_transposed(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
 
 /// `x · w` (or `x · wᵀ` when `transposed`) on the kernel, or `None` where it does not apply.
 fn product(x: Tensor<2>, w: Tensor<2>, transposed: bool) -> Option<Tensor<2>> {
-    if !super::is_cpu(&x.device())
-        || x.dtype() != DType::F32
-        || w.dtype() != DType::F32
-        || !Panel::supported()
-    {
+    if w.dtype() != DType::F32 || !Panel::supported() {
         return None;
     }
-    // Fails for autodiff tensors: training keeps burn's ops and their gradients.
-    let x = x.try_into_primitive::<Flex>().ok()?;
+    let [m, k] = x.dims();
+    // `None` for autodiff tensors (both conversions): training keeps burn's ops and gradients.
+    let x = super::fused::host(&x)?;
+    let x_data = super::fused::values(&x);
     let w = w.try_into_primitive::<Flex>().ok()?;
-    let x = if x.layout().is_contiguous() {
-        x
-    } else {
-        x.to_contiguous()
-    };
-    let (m, k) = (x.layout().shape()[0], x.layout().shape()[1]);
-    let x_start = x.layout().start_offset();
-    let x_data = &x.storage::<f32>()[x_start..x_start + m * k];
 
     // The weight as `[k, n]` or `[n, k]` row-major, whichever its strides are.
     let (rows, cols, row_stride, col_stride) = w.layout().as_2d_strides()?;
@@ -122,8 +111,7 @@ fn product(x: Tensor<2>, w: Tensor<2>, transposed: bool) -> Option<Tensor<2>> {
                 .copy_from_slice(&part[row * width..(row + 1) * width]);
         }
     }
-    let out = FlexTensor::from_data(TensorData::new(out, [m, n]));
-    Some(Tensor::from_primitive::<Flex>(out))
+    Some(super::fused::tensor(out, [m, n]))
 }
 
 #[cfg(test)]
