@@ -24,11 +24,16 @@ pub(super) fn host<const D: usize>(x: &Tensor<D>) -> Option<FlexTensor> {
         return None;
     }
     let x = x.clone().try_into_primitive::<Flex>().ok()?;
-    Some(if x.layout().is_contiguous() {
+    Some(contiguous(x))
+}
+
+/// `x` itself when its storage is contiguous, else a contiguous copy.
+pub(super) fn contiguous(x: FlexTensor) -> FlexTensor {
+    if x.layout().is_contiguous() {
         x
     } else {
         x.to_contiguous()
-    })
+    }
 }
 
 /// The elements of a contiguous `x`.

@@ -7,7 +7,7 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
-use super::fused::{PARALLEL_ELEMENTS, host, sum_of_squares, values};
+use super::fused::{PARALLEL_ELEMENTS, contiguous, host, sum_of_squares, values};
 
 /// The values of a plain f32 CPU tensor, held without a copy where its storage is contiguous:
 /// what the optimizer reads gradients through.
@@ -54,11 +54,7 @@ pub fn update_in_place<const D: usize>(
         return Err(spare);
     };
     drop(spare);
-    let mut primitive = if primitive.layout().is_contiguous() {
-        primitive
-    } else {
-        primitive.to_contiguous()
-    };
+    let mut primitive = contiguous(primitive);
     let (start, count) = (
         primitive.layout().start_offset(),
         primitive.layout().num_elements(),

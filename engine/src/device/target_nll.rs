@@ -23,7 +23,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::fused::{exp_non_positive, for_chunks, host, tensor, values};
+use super::fused::{contiguous, exp_non_positive, for_chunks, host, tensor, values};
 
 /// Below this many logits one thread does the forward.
 const PARALLEL_ELEMENTS: usize = 1 << 15;
@@ -53,11 +53,7 @@ pub fn target_nll(logits: &Tensor<2>, targets: &[usize]) -> Option<Tensor<1>> {
     }
     let tracked = logits.clone().try_into_primitive::<Autodiff<Flex>>().ok()?;
     let (primitive, guard) = tracked.into_parts();
-    let primitive = if primitive.layout().is_contiguous() {
-        primitive
-    } else {
-        primitive.to_contiguous()
-    };
+    let primitive = contiguous(primitive);
     let (nll, stats) = forward(values(&primitive), vocab, targets);
     let out = FlexTensor::from_data(TensorData::new(nll, [rows]));
     let result = match NllBackward
@@ -148,11 +144,7 @@ impl Backward<Flex, 1> for NllBackward {
     fn backward(self, ops: Ops<Saved, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let saved = ops.state;
         unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
-            let grad = if grad.layout().is_contiguous() {
-                grad
-            } else {
-                grad.to_contiguous()
-            };
+            let grad = contiguous(grad);
             let rows = saved.stats.len();
             let out = grad_logits(
                 values(&saved.logits),

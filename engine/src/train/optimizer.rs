@@ -221,9 +221,9 @@ impl Update<'_> {
             let value = value.inner();
             let (dtype, shape, device) = (value.dtype(), value.dims(), value.device());
             let half = dtype != DType::F32;
-            // f32 weights in host memory: updated in their own buffer.
-            // Taken by whichever update runs.
+            // Taken by whichever update below runs.
             let mut state = Some(state);
+            // f32 weights in host memory: updated in their own buffer.
             let value = if half {
                 Err(value)
             } else {
