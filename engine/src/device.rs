@@ -14,6 +14,10 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::EngineError;
 
 #[cfg(feature = "flex")]
+mod attention_rows;
+#[cfg(feature = "flex")]
+mod autodiff_op;
+#[cfg(feature = "flex")]
 pub mod cached_attention;
 #[cfg(feature = "flex")]
 pub mod few_rows;
@@ -23,6 +27,8 @@ pub mod fused;
 pub mod host_values;
 mod list;
 #[cfg(feature = "flex")]
+pub mod sequence_attention;
+#[cfg(feature = "flex")]
 pub mod target_nll;
 #[cfg(feature = "flex")]
 pub mod tied_logits;
@@ -30,7 +36,7 @@ pub mod tied_logits;
 mod without_flex;
 
 #[cfg(not(feature = "flex"))]
-pub use without_flex::{cached_attention, fused, host_values, target_nll};
+pub use without_flex::{cached_attention, fused, host_values, sequence_attention, target_nll};
 
 pub use list::Devices;
 

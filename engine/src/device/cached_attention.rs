@@ -13,7 +13,8 @@
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use super::fused::{exp_non_positive, host, tensor, values};
+use super::attention_rows::{KeyValues, attend_row};
+use super::fused::{host, tensor, values};
 use crate::llama::kv_cache::HostKv;
 
 /// Below this many multiply-adds (per side: scores, weighted values) one thread does the step:
@@ -70,16 +71,12 @@ pub fn attend(
                 let head = kv_head * group + member;
                 let query = &q[((row * heads + head) * seq + position) * dim..][..dim];
                 let bias = &mask[(row * seq + position) * keys..][..keys];
-                attend_one(
-                    query,
-                    cached_keys,
-                    cached_values,
-                    capacity,
-                    bias,
-                    scale,
-                    &mut scores,
-                    out,
-                );
+                let kv = KeyValues {
+                    keys_t: cached_keys,
+                    values: cached_values,
+                    stride: capacity,
+                };
+                attend_row(query, kv, bias, scale, &mut scores, out);
             }
         });
         out
@@ -100,52 +97,6 @@ pub fn attend(
         }
     }
     Some(tensor(out, [batch, seq, width]))
-}
-
-/// One query against `scores.len()` cached positions: `softmax(q·kᵀ · scale + bias) · v` into
-/// `out`, with keys `[dim, capacity]` and values `[capacity, dim]`.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one query's slices, kept apart for the loops"
-)]
-#[inline(always)]
-fn attend_one(
-    query: &[f32],
-    keys_t: &[f32],
-    values: &[f32],
-    capacity: usize,
-    bias: &[f32],
-    scale: f32,
-    scores: &mut [f32],
-    out: &mut [f32],
-) {
-    let (len, dim) = (scores.len(), out.len());
-    scores.fill(0.0);
-    for (p, &q) in query.iter().enumerate() {
-        for (score, &key) in scores.iter_mut().zip(&keys_t[p * capacity..][..len]) {
-            *score += q * key;
-        }
-    }
-    let mut max = f32::MIN;
-    for (score, &bias) in scores.iter_mut().zip(bias) {
-        *score = *score * scale + bias;
-        max = max.max(*score);
-    }
-    let mut sum = 0.0f32;
-    for score in scores.iter_mut() {
-        *score = exp_non_positive(*score - max);
-        sum += *score;
-    }
-    out.fill(0.0);
-    for (&weight, value) in scores.iter().zip(values.chunks_exact(dim)) {
-        for (o, &v) in out.iter_mut().zip(value) {
-            *o += weight * v;
-        }
-    }
-    let inverse = 1.0 / sum;
-    for o in out.iter_mut() {
-        *o *= inverse;
-    }
 }
 
 #[cfg(test)]

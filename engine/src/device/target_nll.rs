@@ -14,15 +14,16 @@
 
 use std::sync::Arc;
 
+use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+use burn::backend::autodiff::ops::{Backward, Ops, unary};
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
+use super::autodiff_op::Strategy;
 use super::fused::{contiguous, exp_non_positive, for_chunks, host, tensor, values};
 
 /// Below this many logits one thread does the forward.
@@ -51,28 +52,24 @@ pub fn target_nll(logits: &Tensor<2>, targets: &[usize]) -> Option<Tensor<1>> {
         let (nll, _) = forward(values(&plain), vocab, targets);
         return Some(tensor(nll, [rows]));
     }
-    let tracked = logits.clone().try_into_primitive::<Autodiff<Flex>>().ok()?;
-    let (primitive, guard) = tracked.into_parts();
+    tracked::<NoCheckpointing>(logits, targets)
+        .or_else(|| tracked::<BalancedCheckpointing>(logits, targets))
+}
+
+/// [`target_nll`] of autodiff logits under checkpointing strategy `C`, recorded with its backward.
+fn tracked<C: Strategy>(logits: &Tensor<2>, targets: &[usize]) -> Option<Tensor<1>> {
+    let [rows, vocab] = logits.dims();
+    let (primitive, node) = C::parts(logits)?;
     let primitive = contiguous(primitive);
     let (nll, stats) = forward(values(&primitive), vocab, targets);
     let out = FlexTensor::from_data(TensorData::new(nll, [rows]));
-    let result = match NllBackward
-        .prepare::<NoCheckpointing>([guard])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(
-            Saved {
-                logits: primitive,
-                stats: Arc::new(stats),
-                targets: Arc::new(targets.to_vec()),
-                vocab,
-            },
-            out,
-        ),
-        OpsKind::UnTracked(prep) => prep.finish(out),
+    let saved = Saved {
+        logits: primitive,
+        stats: Arc::new(stats),
+        targets: Arc::new(targets.to_vec()),
+        vocab,
     };
-    Some(Tensor::from_primitive::<Autodiff<Flex>>(result))
+    Some(C::record(NllBackward, [node], saved, out))
 }
 
 /// Each row's NLL and statistics.

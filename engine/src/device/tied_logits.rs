@@ -10,13 +10,15 @@
 //! strides), so both gradients of the tied matrix are contiguous and their sum is one streaming
 //! pass.
 
+use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, binary};
+use burn::backend::autodiff::ops::{Backward, Ops, binary};
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor};
+
+use super::autodiff_op::Strategy;
 
 /// `x · wᵀ` (`x` `[m, k]`, `w` `[n, k]`) recorded with the backward above, or `None` unless both
 /// are f32 autodiff tensors on the CPU (inference passes have their own kernels).
@@ -30,20 +32,14 @@ pub fn matmul_transposed(x: &Tensor<2>, w: &Tensor<2>) -> Option<Tensor<2>> {
     {
         return None;
     }
-    let x_tracked = x.clone().try_into_primitive::<Autodiff<Flex>>().ok()?;
-    let w_tracked = w.clone().try_into_primitive::<Autodiff<Flex>>().ok()?;
-    let (x, x_node) = x_tracked.into_parts();
-    let (w, w_node) = w_tracked.into_parts();
+    tracked::<NoCheckpointing>(x, w).or_else(|| tracked::<BalancedCheckpointing>(x, w))
+}
+
+/// [`matmul_transposed`] under checkpointing strategy `C`, recorded with its backward.
+fn tracked<C: Strategy>(x: &Tensor<2>, w: &Tensor<2>) -> Option<Tensor<2>> {
+    let ((x, x_node), (w, w_node)) = (C::parts(x)?, C::parts(w)?);
     let out = primitive(plain(x.clone()).matmul(plain(w.clone()).transpose()));
-    let result = match TransposedProduct
-        .prepare::<NoCheckpointing>([x_node, w_node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish((x, w), out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Some(Tensor::from_primitive::<Autodiff<Flex>>(result))
+    Some(C::record(TransposedProduct, [x_node, w_node], (x, w), out))
 }
 
 fn plain(x: FlexTensor) -> Tensor<2> {

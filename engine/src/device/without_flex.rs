@@ -40,6 +40,22 @@ pub mod cached_attention {
     }
 }
 
+/// See the `flex` build's `sequence_attention`.
+pub mod sequence_attention {
+    use burn::tensor::Tensor;
+
+    /// `None`: burn's ops.
+    pub fn attend(
+        _: &Tensor<4>,
+        _: &Tensor<4>,
+        _: &Tensor<4>,
+        _: &Tensor<4>,
+        _: f64,
+    ) -> Option<Tensor<3>> {
+        None
+    }
+}
+
 /// See the `flex` build's `target_nll`.
 pub mod target_nll {
     use burn::tensor::Tensor;

@@ -9,15 +9,13 @@
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::softmax;
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{FloatDType, Tensor};
 
 use super::kv_cache::LayerCache;
 use super::norm::RmsNorm;
 use super::packing::Packing;
 use super::rope::RopeTables;
-use crate::device::{cached_attention, linear};
+use crate::device::{cached_attention, linear, sequence_attention};
 
 /// q/k/v/o projections (HF key names) and the head layout.
 #[derive(Module, Debug)]
@@ -116,17 +114,11 @@ impl Attention {
         mask: &Tensor<4>,
         scale: f64,
     ) -> Tensor<3> {
-        let [batch, heads, seq, head_dim] = q.dims();
-        if fused_here(&q) {
-            let options = AttentionModuleOptions {
-                scale: Some(scale),
-                softcap: None,
-                is_causal: false,
-            };
-            return attention(q, k, v, None, Some(mask.clone()), options)
-                .swap_dims(1, 2)
-                .reshape([batch, seq, heads * head_dim]);
+        // The CPU at f32: one kernel per (row, key/value head), with its own backward.
+        if let Some(out) = sequence_attention::attend(&q, &k, &v, mask, scale) {
+            return out;
         }
+        let [batch, heads, seq, head_dim] = q.dims();
         let (kv_heads, keys, dtype) = (k.dims()[1], k.dims()[2], q.dtype());
         let group = heads / kv_heads;
         // [b, heads, s, d] -> [b, kv_heads, group * s, d]: queries sharing a kv head, stacked.
@@ -144,12 +136,4 @@ impl Attention {
             .swap_dims(1, 2)
             .reshape([batch, seq, heads * head_dim])
     }
-}
-
-/// Whether `q`'s attention runs as one fused kernel: burn's `attention` op on the plain CPU
-/// device at f32 (scores, additive mask, softmax and the product with the values in one pass per
-/// head, no score tensor between ops). Autodiff devices keep the separate ops above, whose
-/// backward burn derives; GPU devices keep them too until a GPU run has checked the fused path.
-fn fused_here(q: &Tensor<4>) -> bool {
-    q.dtype() == burn::tensor::DType::F32 && !q.is_autodiff() && crate::device::is_cpu(&q.device())
 }
