@@ -32,6 +32,8 @@ pub mod sequence_attention;
 pub mod target_nll;
 #[cfg(feature = "flex")]
 pub mod tied_logits;
+#[cfg(feature = "flex")]
+mod vectorized;
 #[cfg(not(feature = "flex"))]
 mod without_flex;
 

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use super::attention_rows::{KeyValues, attend_row};
 use super::fused::{host, tensor, values};
+use super::vectorized::vectorized;
 use crate::llama::kv_cache::HostKv;
 
 /// Below this many multiply-adds (per side: scores, weighted values) one thread does the step:
@@ -65,20 +66,24 @@ pub fn attend(
         let (cached_keys, cached_values) = cache.block(block);
         let mut out = vec![0.0f32; group * seq * dim];
         let mut scores = vec![0.0f32; keys];
-        arch.dispatch(|| {
-            for (index, out) in out.chunks_exact_mut(dim).enumerate() {
-                let (member, position) = (index / seq, index % seq);
-                let head = kv_head * group + member;
-                let query = &q[((row * heads + head) * seq + position) * dim..][..dim];
-                let bias = &mask[(row * seq + position) * keys..][..keys];
-                let kv = KeyValues {
-                    keys_t: cached_keys,
-                    values: cached_values,
-                    stride: capacity,
-                };
-                attend_row(query, kv, bias, scale, &mut scores, out);
-            }
-        });
+        vectorized(
+            arch,
+            #[inline(always)]
+            || {
+                for (index, out) in out.chunks_exact_mut(dim).enumerate() {
+                    let (member, position) = (index / seq, index % seq);
+                    let head = kv_head * group + member;
+                    let query = &q[((row * heads + head) * seq + position) * dim..][..dim];
+                    let bias = &mask[(row * seq + position) * keys..][..keys];
+                    let kv = KeyValues {
+                        keys_t: cached_keys,
+                        values: cached_values,
+                        stride: capacity,
+                    };
+                    attend_row(query, kv, bias, scale, &mut scores, out);
+                }
+            },
+        );
         out
     };
     let parts: Vec<Vec<f32>> = if batch * heads * seq * keys * dim < PARALLEL_WORK {

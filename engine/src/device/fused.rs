@@ -15,6 +15,8 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
+use super::vectorized::vectorized;
+
 /// Below this many output elements one thread does the whole chain.
 pub(super) const PARALLEL_ELEMENTS: usize = 1 << 15;
 
@@ -48,18 +50,28 @@ pub(super) fn for_chunks(out: &mut [f32], chunk: usize, body: impl Fn(usize, &mu
     let chunk = chunk.max(1);
     let arch = pulp::Arch::new();
     if out.len() < PARALLEL_ELEMENTS {
-        arch.dispatch(|| {
-            for (index, part) in out.chunks_mut(chunk).enumerate() {
-                body(index, part);
-            }
-        });
+        vectorized(
+            arch,
+            #[inline(always)]
+            || {
+                for (index, part) in out.chunks_mut(chunk).enumerate() {
+                    body(index, part);
+                }
+            },
+        );
     } else {
         // Enough chunks per task that each thread gets a few large pieces.
         let per_task = (PARALLEL_ELEMENTS / 4 / chunk).max(1);
         out.par_chunks_mut(chunk)
             .enumerate()
             .with_min_len(per_task)
-            .for_each(|(index, part)| arch.dispatch(|| body(index, part)));
+            .for_each(|(index, part)| {
+                vectorized(
+                    arch,
+                    #[inline(always)]
+                    || body(index, part),
+                )
+            });
     }
 }
 
@@ -83,13 +95,18 @@ pub fn rms_norm<const D: usize>(x: &Tensor<D>, weight: &Tensor<1>, eps: f64) -> 
     #[expect(clippy::cast_precision_loss, reason = "widths are far below 2^24")]
     let count = width as f32;
     let mut out = vec![0.0f32; x_values.len()];
-    for_chunks(&mut out, width, |row, dst| {
-        let src = &x_values[row * width..(row + 1) * width];
-        let inv_rms = 1.0 / (sum_of_squares(src) / count + eps).sqrt();
-        for ((o, &v), &w) in dst.iter_mut().zip(src).zip(w_values) {
-            *o = (v * inv_rms) * w;
-        }
-    });
+    for_chunks(
+        &mut out,
+        width,
+        #[inline(always)]
+        |row, dst| {
+            let src = &x_values[row * width..(row + 1) * width];
+            let inv_rms = 1.0 / (sum_of_squares(src) / count + eps).sqrt();
+            for ((o, &v), &w) in dst.iter_mut().zip(src).zip(w_values) {
+                *o = (v * inv_rms) * w;
+            }
+        },
+    );
     Some(tensor(out, shape))
 }
 
@@ -118,13 +135,18 @@ pub fn silu_mul<const D: usize>(gate: &Tensor<D>, up: &Tensor<D>) -> Option<Tens
     let mut out = vec![0.0f32; g.len()];
     // Chunks of whole vectors; the offset of chunk `i` is `i * CHUNK`.
     const CHUNK: usize = 1024;
-    for_chunks(&mut out, CHUNK, |index, dst| {
-        let start = index * CHUNK;
-        let (g, u) = (&g[start..start + dst.len()], &u[start..start + dst.len()]);
-        for ((o, &g), &u) in dst.iter_mut().zip(g).zip(u) {
-            *o = g * sigmoid(g) * u;
-        }
-    });
+    for_chunks(
+        &mut out,
+        CHUNK,
+        #[inline(always)]
+        |index, dst| {
+            let start = index * CHUNK;
+            let (g, u) = (&g[start..start + dst.len()], &u[start..start + dst.len()]);
+            for ((o, &g), &u) in dst.iter_mut().zip(g).zip(u) {
+                *o = g * sigmoid(g) * u;
+            }
+        },
+    );
     Some(tensor(out, shape))
 }
 
@@ -181,20 +203,25 @@ pub fn rope(x: &Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Option<Tensor<4>
     let half = dim / 2;
     let mut out = vec![0.0f32; x.len()];
     // One chunk per (row, head): `[seq, dim]` of the output.
-    for_chunks(&mut out, seq * dim, |index, dst| {
-        let (row, head) = (index / heads, index % heads);
-        for (position, dst) in dst.chunks_exact_mut(dim).enumerate() {
-            let at = (row * seq + position) * dim;
-            let (cos, sin) = (&cos[at..at + dim], &sin[at..at + dim]);
-            let src = &x[((row * seq + position) * heads + head) * dim..][..dim];
-            let (first, second) = src.split_at(half);
-            let (out_first, out_second) = dst.split_at_mut(half);
-            for i in 0..half {
-                out_first[i] = first[i] * cos[i] + (-second[i]) * sin[i];
-                out_second[i] = second[i] * cos[half + i] + first[i] * sin[half + i];
+    for_chunks(
+        &mut out,
+        seq * dim,
+        #[inline(always)]
+        |index, dst| {
+            let (row, head) = (index / heads, index % heads);
+            for (position, dst) in dst.chunks_exact_mut(dim).enumerate() {
+                let at = (row * seq + position) * dim;
+                let (cos, sin) = (&cos[at..at + dim], &sin[at..at + dim]);
+                let src = &x[((row * seq + position) * heads + head) * dim..][..dim];
+                let (first, second) = src.split_at(half);
+                let (out_first, out_second) = dst.split_at_mut(half);
+                for i in 0..half {
+                    out_first[i] = first[i] * cos[i] + (-second[i]) * sin[i];
+                    out_second[i] = second[i] * cos[half + i] + first[i] * sin[half + i];
+                }
             }
-        }
-    });
+        },
+    );
     Some(tensor(out, [batch, heads, seq, dim]))
 }
 

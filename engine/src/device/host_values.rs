@@ -8,6 +8,7 @@ use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
 use super::fused::{PARALLEL_ELEMENTS, contiguous, host, sum_of_squares, values};
+use super::vectorized::vectorized;
 
 /// The values of a plain f32 CPU tensor, held without a copy where its storage is contiguous:
 /// what the optimizer reads gradients through.
@@ -30,7 +31,13 @@ impl HostValues {
         let arch = pulp::Arch::new();
         self.as_slice()
             .par_chunks(PARALLEL_ELEMENTS)
-            .map(|chunk| arch.dispatch(|| sum_of_squares(chunk)))
+            .map(|chunk| {
+                vectorized(
+                    arch,
+                    #[inline(always)]
+                    || sum_of_squares(chunk),
+                )
+            })
             .sum()
     }
 }

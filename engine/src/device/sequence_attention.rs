@@ -30,6 +30,7 @@ use super::attention_rows::{
 };
 use super::autodiff_op::Strategy;
 use super::fused::{contiguous, host, tensor, values};
+use super::vectorized::vectorized;
 
 /// Below this many multiply-adds (scores side) one thread runs every block.
 const PARALLEL_WORK: usize = 1 << 16;
@@ -135,7 +136,13 @@ impl Dims {
     /// large enough to pay for waking them.
     fn map_blocks<T: Send>(&self, task: impl Fn(usize) -> T + Sync) -> Vec<T> {
         let arch = pulp::Arch::new();
-        let run = |block| arch.dispatch(|| task(block));
+        let run = |block| {
+            vectorized(
+                arch,
+                #[inline(always)]
+                || task(block),
+            )
+        };
         let work = self.batch * self.heads * self.seq * self.keys * self.dim;
         if work < PARALLEL_WORK {
             (0..self.blocks()).map(run).collect()
@@ -182,26 +189,29 @@ fn forward(dims: &Dims, [q, k, v, mask]: [&[f32]; 4]) -> (Vec<f32>, Vec<RowStats
         ..
     } = *dims;
     let group = dims.group();
-    let parts = dims.map_blocks(|block| {
-        let (row, kv_head) = (block / kv_heads, block % kv_heads);
-        let keys_t = transposed(slab(dims, k, block), keys, dim);
-        let kv = KeyValues {
-            keys_t: &keys_t,
-            values: slab(dims, v, block),
-            stride: keys,
-        };
-        let mut out = vec![0.0f32; group * seq * dim];
-        let mut stats = vec![RowStats::default(); group * seq];
-        let mut scores = vec![0.0f32; keys];
-        for (index, (out, stats)) in out.chunks_exact_mut(dim).zip(&mut stats).enumerate() {
-            let (head, position) = (kv_head * group + index / seq, index % seq);
-            let query = &q[((row * heads + head) * seq + position) * dim..][..dim];
-            let bias = &mask[(row * seq + position) * keys..][..keys];
-            let len = Dims::visible(bias);
-            *stats = attend_row(query, kv, &bias[..len], scale, &mut scores[..len], out);
-        }
-        (out, stats)
-    });
+    let parts = dims.map_blocks(
+        #[inline(always)]
+        |block| {
+            let (row, kv_head) = (block / kv_heads, block % kv_heads);
+            let keys_t = transposed(slab(dims, k, block), keys, dim);
+            let kv = KeyValues {
+                keys_t: &keys_t,
+                values: slab(dims, v, block),
+                stride: keys,
+            };
+            let mut out = vec![0.0f32; group * seq * dim];
+            let mut stats = vec![RowStats::default(); group * seq];
+            let mut scores = vec![0.0f32; keys];
+            for (index, (out, stats)) in out.chunks_exact_mut(dim).zip(&mut stats).enumerate() {
+                let (head, position) = (kv_head * group + index / seq, index % seq);
+                let query = &q[((row * heads + head) * seq + position) * dim..][..dim];
+                let bias = &mask[(row * seq + position) * keys..][..keys];
+                let len = Dims::visible(bias);
+                *stats = attend_row(query, kv, &bias[..len], scale, &mut scores[..len], out);
+            }
+            (out, stats)
+        },
+    );
     let width = heads * dim;
     let mut out = vec![0.0f32; dims.batch * seq * width];
     let mut all_stats = vec![RowStats::default(); dims.batch * heads * seq];
@@ -232,49 +242,52 @@ fn backward(saved: &Saved, grad: &[f32]) -> [Vec<f32>; 3] {
     let group = dims.group();
     let [q, k, v, mask] = saved.inputs.each_ref().map(values);
     let width = heads * dim;
-    let parts = dims.map_blocks(|block| {
-        let (row, kv_head) = (block / kv_heads, block % kv_heads);
-        let (key_slab, value_slab) = (slab(dims, k, block), slab(dims, v, block));
-        let (keys_t, values_t) = (
-            transposed(key_slab, keys, dim),
-            transposed(value_slab, keys, dim),
-        );
-        let back = KeyValuesBack {
-            kv: KeyValues {
-                keys_t: &keys_t,
-                values: value_slab,
-                stride: keys,
-            },
-            keys: key_slab,
-            values_t: &values_t,
-        };
-        let mut grad_q = vec![0.0f32; group * seq * dim];
-        let (mut grad_k, mut grad_v) = (vec![0.0f32; keys * dim], vec![0.0f32; keys * dim]);
-        let (mut scores, mut dp) = (vec![0.0f32; keys], vec![0.0f32; keys]);
-        for (index, grad_query) in grad_q.chunks_exact_mut(dim).enumerate() {
-            let (head, position) = (kv_head * group + index / seq, index % seq);
-            let at = (row * heads + head) * seq + position;
-            let query = &q[at * dim..][..dim];
-            let bias = &mask[(row * seq + position) * keys..][..keys];
-            let len = Dims::visible(bias);
-            let grad_out = &grad[(row * seq + position) * width + head * dim..][..dim];
-            attend_row_backward(
-                query,
-                back,
-                &bias[..len],
-                scale,
-                saved.stats[at],
-                grad_out,
-                (&mut scores[..len], &mut dp[..len]),
-                RowGrads {
-                    query: grad_query,
-                    keys: &mut grad_k[..len * dim],
-                    values: &mut grad_v[..len * dim],
-                },
+    let parts = dims.map_blocks(
+        #[inline(always)]
+        |block| {
+            let (row, kv_head) = (block / kv_heads, block % kv_heads);
+            let (key_slab, value_slab) = (slab(dims, k, block), slab(dims, v, block));
+            let (keys_t, values_t) = (
+                transposed(key_slab, keys, dim),
+                transposed(value_slab, keys, dim),
             );
-        }
-        (grad_q, grad_k, grad_v)
-    });
+            let back = KeyValuesBack {
+                kv: KeyValues {
+                    keys_t: &keys_t,
+                    values: value_slab,
+                    stride: keys,
+                },
+                keys: key_slab,
+                values_t: &values_t,
+            };
+            let mut grad_q = vec![0.0f32; group * seq * dim];
+            let (mut grad_k, mut grad_v) = (vec![0.0f32; keys * dim], vec![0.0f32; keys * dim]);
+            let (mut scores, mut dp) = (vec![0.0f32; keys], vec![0.0f32; keys]);
+            for (index, grad_query) in grad_q.chunks_exact_mut(dim).enumerate() {
+                let (head, position) = (kv_head * group + index / seq, index % seq);
+                let at = (row * heads + head) * seq + position;
+                let query = &q[at * dim..][..dim];
+                let bias = &mask[(row * seq + position) * keys..][..keys];
+                let len = Dims::visible(bias);
+                let grad_out = &grad[(row * seq + position) * width + head * dim..][..dim];
+                attend_row_backward(
+                    query,
+                    back,
+                    &bias[..len],
+                    scale,
+                    saved.stats[at],
+                    grad_out,
+                    (&mut scores[..len], &mut dp[..len]),
+                    RowGrads {
+                        query: grad_query,
+                        keys: &mut grad_k[..len * dim],
+                        values: &mut grad_v[..len * dim],
+                    },
+                );
+            }
+            (grad_q, grad_k, grad_v)
+        },
+    );
     let mut grad_q = vec![0.0f32; q.len()];
     let (mut grad_k, mut grad_v) = (vec![0.0f32; k.len()], vec![0.0f32; v.len()]);
     let (head_size, slab_size) = (seq * dim, keys * dim);

@@ -25,6 +25,7 @@ use rayon::prelude::*;
 
 use super::autodiff_op::Strategy;
 use super::fused::{contiguous, exp_non_positive, for_chunks, host, tensor, values};
+use super::vectorized::vectorized;
 
 /// Below this many logits one thread does the forward.
 const PARALLEL_ELEMENTS: usize = 1 << 15;
@@ -77,11 +78,23 @@ fn forward(x: &[f32], vocab: usize, targets: &[usize]) -> (Vec<f32>, Vec<RowStat
     let arch = pulp::Arch::new();
     let stats: Vec<RowStats> = if x.len() < PARALLEL_ELEMENTS {
         x.chunks_exact(vocab)
-            .map(|row| arch.dispatch(|| row_stats(row)))
+            .map(|row| {
+                vectorized(
+                    arch,
+                    #[inline(always)]
+                    || row_stats(row),
+                )
+            })
             .collect()
     } else {
         x.par_chunks_exact(vocab)
-            .map(|row| arch.dispatch(|| row_stats(row)))
+            .map(|row| {
+                vectorized(
+                    arch,
+                    #[inline(always)]
+                    || row_stats(row),
+                )
+            })
             .collect()
     };
     let nll = stats
@@ -164,14 +177,19 @@ fn grad_logits(
     g: &[f32],
 ) -> Vec<f32> {
     let mut out = vec![0.0f32; x.len()];
-    for_chunks(&mut out, vocab, |row, dst| {
-        let (s, g) = (stats[row], g[row]);
-        let src = &x[row * vocab..(row + 1) * vocab];
-        for (o, &v) in dst.iter_mut().zip(src) {
-            *o = g * exp_non_positive((v - s.max) - s.log_sum);
-        }
-        dst[targets[row]] -= g;
-    });
+    for_chunks(
+        &mut out,
+        vocab,
+        #[inline(always)]
+        |row, dst| {
+            let (s, g) = (stats[row], g[row]);
+            let src = &x[row * vocab..(row + 1) * vocab];
+            for (o, &v) in dst.iter_mut().zip(src) {
+                *o = g * exp_non_positive((v - s.max) - s.log_sum);
+            }
+            dst[targets[row]] -= g;
+        },
+    );
     out
 }
 
