@@ -30,6 +30,8 @@ mod list;
 pub mod sequence_attention;
 #[cfg(feature = "flex")]
 pub mod target_nll;
+#[cfg(all(test, feature = "flex"))]
+mod test_support;
 #[cfg(feature = "flex")]
 pub mod tied_logits;
 #[cfg(feature = "flex")]

@@ -2,23 +2,10 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Distribution, TensorData};
 
 use super::*;
+use crate::device::test_support::{close, floats};
 
 fn random(shape: [usize; 4]) -> Tensor<4> {
     Tensor::random(shape, Distribution::Normal(0.0, 1.0), &Device::flex())
-}
-
-fn floats<const D: usize>(x: Tensor<D>) -> Vec<f32> {
-    x.into_data().try_into_vec::<f32>().expect("f32")
-}
-
-fn close(got: Vec<f32>, expected: Vec<f32>, what: &str) {
-    assert_eq!(got.len(), expected.len(), "{what}");
-    for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
-        assert!(
-            (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
-            "{what}[{i}]: {a} vs {b}"
-        );
-    }
 }
 
 /// burn's separate ops, each key/value head repeated for its query heads: the reference.

@@ -77,20 +77,7 @@ mod tests {
     use burn::tensor::{Device, Distribution};
 
     use super::*;
-
-    fn floats(x: Tensor<2>) -> Vec<f32> {
-        x.into_data().try_into_vec::<f32>().expect("f32")
-    }
-
-    fn close(got: Vec<f32>, expected: Vec<f32>, what: &str) {
-        assert_eq!(got.len(), expected.len(), "{what}");
-        for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
-            assert!(
-                (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
-                "{what}[{i}]: {a} vs {b}"
-            );
-        }
-    }
+    use crate::device::test_support::{close, floats};
 
     /// Values and both gradients against burn's ops, with `w` also used elsewhere (as the tied
     /// embedding is) so that its two gradients are summed.
