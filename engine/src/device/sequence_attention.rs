@@ -6,13 +6,13 @@
 //! by the values, each into a fresh buffer, and the backward walks the same chain back. burn's
 //! fused `attention` op, which inference used, computes each score and `exp` one scalar at a
 //! time. Here one task per (row, key/value head) transposes that head's keys once and runs
-//! [`super::attention_rows`] for the query heads sharing it: scores, softmax and weighted values
+//! `attention_rows` for the query heads sharing it: scores, softmax and weighted values
 //! in one vectorized pass per query, stopping at the last key the mask leaves visible (the causal
 //! half is never computed). The forward keeps each query's max and sum; the backward recomputes
 //! the probabilities from them instead of storing `[batch, heads, seq, keys]`.
 //!
 //! Training devices with and without gradient checkpointing record it the same way
-//! ([`super::autodiff_op`]); other dtypes and GPU devices return `None` and keep burn's ops.
+//! (`autodiff_op`); other dtypes and GPU devices return `None` and keep burn's ops.
 
 use std::sync::Arc;
 
