@@ -66,6 +66,11 @@ pub fn attend(
         let (cached_keys, cached_values) = cache.block(block);
         let mut out = vec![0.0f32; group * seq * dim];
         let mut scores = vec![0.0f32; keys];
+        let kv = KeyValues {
+            keys_t: cached_keys,
+            values: cached_values,
+            stride: capacity,
+        };
         vectorized(
             arch,
             #[inline(always)]
@@ -75,11 +80,6 @@ pub fn attend(
                     let head = kv_head * group + member;
                     let query = &q[((row * heads + head) * seq + position) * dim..][..dim];
                     let bias = &mask[(row * seq + position) * keys..][..keys];
-                    let kv = KeyValues {
-                        keys_t: cached_keys,
-                        values: cached_values,
-                        stride: capacity,
-                    };
                     attend_row(query, kv, bias, scale, &mut scores, out);
                 }
             },

@@ -151,12 +151,26 @@ impl Dims {
         }
     }
 
-    /// The keys of query `position`'s mask row that a pass reads: up to the last visible one, or
-    /// all of them when none is (the softmax is then uniform, as burn's is).
-    fn visible(bias: &[f32]) -> usize {
-        bias.iter()
+    /// Query `index` of `block`'s task (`[group, seq]` in the task's order): its batch row, head
+    /// and position.
+    fn query(&self, block: usize, index: usize) -> (usize, usize, usize) {
+        let (row, kv_head) = (block / self.kv_heads, block % self.kv_heads);
+        (
+            row,
+            kv_head * self.group() + index / self.seq,
+            index % self.seq,
+        )
+    }
+
+    /// The part of `mask`'s row for (`row`, `position`) that a pass reads: up to the last visible
+    /// key, or all of them when none is (the softmax is then uniform, as burn's is).
+    fn bias<'a>(&self, mask: &'a [f32], row: usize, position: usize) -> &'a [f32] {
+        let bias = &mask[(row * self.seq + position) * self.keys..][..self.keys];
+        let visible = bias
+            .iter()
             .rposition(|&b| b > f32::MIN)
-            .map_or(bias.len(), |last| last + 1)
+            .map_or(bias.len(), |last| last + 1);
+        &bias[..visible]
     }
 }
 
@@ -181,7 +195,6 @@ fn transposed(x: &[f32], keys: usize, dim: usize) -> Vec<f32> {
 fn forward(dims: &Dims, [q, k, v, mask]: [&[f32]; 4]) -> (Vec<f32>, Vec<RowStats>) {
     let Dims {
         heads,
-        kv_heads,
         seq,
         keys,
         dim,
@@ -192,7 +205,6 @@ fn forward(dims: &Dims, [q, k, v, mask]: [&[f32]; 4]) -> (Vec<f32>, Vec<RowStats
     let parts = dims.map_blocks(
         #[inline(always)]
         |block| {
-            let (row, kv_head) = (block / kv_heads, block % kv_heads);
             let keys_t = transposed(slab(dims, k, block), keys, dim);
             let kv = KeyValues {
                 keys_t: &keys_t,
@@ -203,11 +215,11 @@ fn forward(dims: &Dims, [q, k, v, mask]: [&[f32]; 4]) -> (Vec<f32>, Vec<RowStats
             let mut stats = vec![RowStats::default(); group * seq];
             let mut scores = vec![0.0f32; keys];
             for (index, (out, stats)) in out.chunks_exact_mut(dim).zip(&mut stats).enumerate() {
-                let (head, position) = (kv_head * group + index / seq, index % seq);
+                let (row, head, position) = dims.query(block, index);
                 let query = &q[((row * heads + head) * seq + position) * dim..][..dim];
-                let bias = &mask[(row * seq + position) * keys..][..keys];
-                let len = Dims::visible(bias);
-                *stats = attend_row(query, kv, &bias[..len], scale, &mut scores[..len], out);
+                let bias = dims.bias(mask, row, position);
+                let scores = &mut scores[..bias.len()];
+                *stats = attend_row(query, kv, bias, scale, scores, out);
             }
             (out, stats)
         },
@@ -216,11 +228,12 @@ fn forward(dims: &Dims, [q, k, v, mask]: [&[f32]; 4]) -> (Vec<f32>, Vec<RowStats
     let mut out = vec![0.0f32; dims.batch * seq * width];
     let mut all_stats = vec![RowStats::default(); dims.batch * heads * seq];
     for (block, (part, stats)) in parts.iter().enumerate() {
-        let (row, kv_head) = (block / kv_heads, block % kv_heads);
-        let first = (row * heads + kv_head * group) * seq;
+        // A task's queries are consecutive in `[batch, heads, seq]`, from its first head on.
+        let (row, first_head, _) = dims.query(block, 0);
+        let first = (row * heads + first_head) * seq;
         all_stats[first..first + group * seq].copy_from_slice(stats);
         for (index, values) in part.chunks_exact(dim).enumerate() {
-            let (head, position) = (kv_head * group + index / seq, index % seq);
+            let (row, head, position) = dims.query(block, index);
             out[(row * seq + position) * width + head * dim..][..dim].copy_from_slice(values);
         }
     }
@@ -232,7 +245,6 @@ fn backward(saved: &Saved, grad: &[f32]) -> [Vec<f32>; 3] {
     let dims = &saved.dims;
     let Dims {
         heads,
-        kv_heads,
         seq,
         keys,
         dim,
@@ -245,7 +257,6 @@ fn backward(saved: &Saved, grad: &[f32]) -> [Vec<f32>; 3] {
     let parts = dims.map_blocks(
         #[inline(always)]
         |block| {
-            let (row, kv_head) = (block / kv_heads, block % kv_heads);
             let (key_slab, value_slab) = (slab(dims, k, block), slab(dims, v, block));
             let (keys_t, values_t) = (
                 transposed(key_slab, keys, dim),
@@ -264,16 +275,16 @@ fn backward(saved: &Saved, grad: &[f32]) -> [Vec<f32>; 3] {
             let (mut grad_k, mut grad_v) = (vec![0.0f32; keys * dim], vec![0.0f32; keys * dim]);
             let (mut scores, mut dp) = (vec![0.0f32; keys], vec![0.0f32; keys]);
             for (index, grad_query) in grad_q.chunks_exact_mut(dim).enumerate() {
-                let (head, position) = (kv_head * group + index / seq, index % seq);
+                let (row, head, position) = dims.query(block, index);
                 let at = (row * heads + head) * seq + position;
                 let query = &q[at * dim..][..dim];
-                let bias = &mask[(row * seq + position) * keys..][..keys];
-                let len = Dims::visible(bias);
+                let bias = dims.bias(mask, row, position);
+                let len = bias.len();
                 let grad_out = &grad[(row * seq + position) * width + head * dim..][..dim];
                 attend_row_backward(
                     query,
                     back,
-                    &bias[..len],
+                    bias,
                     scale,
                     saved.stats[at],
                     grad_out,
@@ -292,8 +303,8 @@ fn backward(saved: &Saved, grad: &[f32]) -> [Vec<f32>; 3] {
     let (mut grad_k, mut grad_v) = (vec![0.0f32; k.len()], vec![0.0f32; v.len()]);
     let (head_size, slab_size) = (seq * dim, keys * dim);
     for (block, (part_q, part_k, part_v)) in parts.into_iter().enumerate() {
-        let (row, kv_head) = (block / kv_heads, block % kv_heads);
-        let first = (row * heads + kv_head * group) * head_size;
+        let (row, first_head, _) = dims.query(block, 0);
+        let first = (row * heads + first_head) * head_size;
         grad_q[first..first + group * head_size].copy_from_slice(&part_q);
         grad_k[block * slab_size..][..slab_size].copy_from_slice(&part_k);
         grad_v[block * slab_size..][..slab_size].copy_from_slice(&part_v);

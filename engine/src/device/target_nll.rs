@@ -76,26 +76,17 @@ fn tracked<C: Strategy>(logits: &Tensor<2>, targets: &[usize]) -> Option<Tensor<
 /// Each row's NLL and statistics.
 fn forward(x: &[f32], vocab: usize, targets: &[usize]) -> (Vec<f32>, Vec<RowStats>) {
     let arch = pulp::Arch::new();
+    let stats_of = |row| {
+        vectorized(
+            arch,
+            #[inline(always)]
+            || row_stats(row),
+        )
+    };
     let stats: Vec<RowStats> = if x.len() < PARALLEL_ELEMENTS {
-        x.chunks_exact(vocab)
-            .map(|row| {
-                vectorized(
-                    arch,
-                    #[inline(always)]
-                    || row_stats(row),
-                )
-            })
-            .collect()
+        x.chunks_exact(vocab).map(stats_of).collect()
     } else {
-        x.par_chunks_exact(vocab)
-            .map(|row| {
-                vectorized(
-                    arch,
-                    #[inline(always)]
-                    || row_stats(row),
-                )
-            })
-            .collect()
+        x.par_chunks_exact(vocab).map(stats_of).collect()
     };
     let nll = stats
         .iter()
