@@ -29,6 +29,8 @@ mod list;
 #[cfg(feature = "flex")]
 pub mod sequence_attention;
 #[cfg(feature = "flex")]
+pub mod swiglu;
+#[cfg(feature = "flex")]
 pub mod target_nll;
 #[cfg(all(test, feature = "flex"))]
 mod test_support;
@@ -40,7 +42,9 @@ mod vectorized;
 mod without_flex;
 
 #[cfg(not(feature = "flex"))]
-pub use without_flex::{cached_attention, fused, host_values, sequence_attention, target_nll};
+pub use without_flex::{
+    cached_attention, fused, host_values, sequence_attention, swiglu, target_nll,
+};
 
 pub use list::Devices;
 

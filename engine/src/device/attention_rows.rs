@@ -34,7 +34,18 @@ pub(super) struct KeyValues<'a> {
 /// each key element is loaded once.
 const BLOCK: usize = 64;
 
+/// Lanes of the softmax's and the products' short loops: one AVX-512 register, two of AVX2.
+const LANES: usize = 16;
+
+/// Floats a transposed key or value buffer keeps past its last row, so that [`products`] can
+/// read a whole block of [`LANES`] columns at its end.
+pub(super) const SLACK: usize = LANES;
+
 /// `out[j] = Σₚ x[p] · columns[p * stride + j]` for the first `out.len()` columns.
+///
+/// The last partial block of 16 is computed whole and truncated where `columns` has the slack
+/// (callers leave [`SLACK`] floats past their last row); the columns past `out.len()` are
+/// other keys, or the next row's, and are read but never used.
 #[inline(always)]
 fn products(x: &[f32], columns: &[f32], stride: usize, out: &mut [f32]) {
     let mut start = 0;
@@ -43,11 +54,22 @@ fn products(x: &[f32], columns: &[f32], stride: usize, out: &mut [f32]) {
             .copy_from_slice(&block_products::<BLOCK>(x, columns, stride, start));
         start += BLOCK;
     }
-    while start + 16 <= out.len() {
-        out[start..start + 16].copy_from_slice(&block_products::<16>(x, columns, stride, start));
-        start += 16;
+    while start + LANES <= out.len() {
+        out[start..start + LANES]
+            .copy_from_slice(&block_products::<LANES>(x, columns, stride, start));
+        start += LANES;
     }
     let rest = &mut out[start..];
+    if rest.is_empty() {
+        return;
+    }
+    let last = x.len().saturating_sub(1) * stride + start + LANES;
+    if last <= columns.len() {
+        let block = block_products::<LANES>(x, columns, stride, start);
+        let len = rest.len();
+        rest.copy_from_slice(&block[..len]);
+        return;
+    }
     rest.fill(0.0);
     for (p, &x) in x.iter().enumerate() {
         for (o, &c) in rest.iter_mut().zip(&columns[p * stride + start..]) {
@@ -115,12 +137,66 @@ fn scores_into(
     scores: &mut [f32],
 ) -> f32 {
     products(query, keys_t, stride, scores);
-    let mut max = f32::MIN;
-    for (score, &bias) in scores.iter_mut().zip(bias) {
+    let mut lanes = [f32::MIN; LANES];
+    let mut chunks = scores.chunks_exact_mut(LANES);
+    let mut biases = bias.chunks_exact(LANES);
+    for (chunk, bias) in (&mut chunks).zip(&mut biases) {
+        for ((score, &bias), lane) in chunk.iter_mut().zip(bias).zip(&mut lanes) {
+            *score = *score * scale + bias;
+            *lane = lane.max(*score);
+        }
+    }
+    let mut max = lanes.iter().fold(f32::MIN, |m, &v| m.max(v));
+    for (score, &bias) in chunks.into_remainder().iter_mut().zip(biases.remainder()) {
         *score = *score * scale + bias;
         max = max.max(*score);
     }
     max
+}
+
+/// `scores[j] = e^(scores[j] - max)`; returns their sum. Sixteen lanes, the tail padded with
+/// `-∞` (whose exponential is 0), so that every exponential is a vector one.
+#[inline(always)]
+fn exponentials(scores: &mut [f32], max: f32) -> f32 {
+    let mut sums = [0.0f32; LANES];
+    let mut chunks = scores.chunks_exact_mut(LANES);
+    for chunk in &mut chunks {
+        for (score, sum) in chunk.iter_mut().zip(&mut sums) {
+            *score = exp_non_positive(*score - max);
+            *sum += *score;
+        }
+    }
+    let rest = chunks.into_remainder();
+    if !rest.is_empty() {
+        let mut tail = [f32::NEG_INFINITY; LANES];
+        tail[..rest.len()].copy_from_slice(rest);
+        for (score, sum) in tail.iter_mut().zip(&mut sums) {
+            *score = exp_non_positive(*score - max);
+            *sum += *score;
+        }
+        let len = rest.len();
+        rest.copy_from_slice(&tail[..len]);
+    }
+    sums.iter().sum()
+}
+
+/// `Σ a[j] · b[j]` over sixteen lanes.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut sums = [0.0f32; LANES];
+    let (chunks_a, chunks_b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let rest: f32 = chunks_a
+        .remainder()
+        .iter()
+        .zip(chunks_b.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in chunks_a.zip(chunks_b) {
+        for ((sum, &x), &y) in sums.iter_mut().zip(x).zip(y) {
+            *sum += x * y;
+        }
+    }
+    sums.iter().sum::<f32>() + rest
 }
 
 /// `softmax(q·kᵀ · scale + bias) · v` into `out` (`[dim]`), over `scores.len()` keys.
@@ -135,11 +211,7 @@ pub(super) fn attend_row(
 ) -> RowStats {
     let dim = out.len();
     let max = scores_into(query, kv.keys_t, kv.stride, bias, scale, scores);
-    let mut sum = 0.0f32;
-    for score in scores.iter_mut() {
-        *score = exp_non_positive(*score - max);
-        sum += *score;
-    }
+    let sum = exponentials(scores, max);
     weighted_rows(scores, &kv.values[..scores.len() * dim], out);
     let inverse = 1.0 / sum;
     for o in out.iter_mut() {
@@ -187,12 +259,13 @@ pub(super) fn attend_row_backward(
 ) {
     let (dim, stride) = (query.len(), back.kv.stride);
     scores_into(query, back.kv.keys_t, stride, bias, scale, scores);
+    exponentials(scores, stats.max);
     let inverse = 1.0 / stats.sum;
     for score in scores.iter_mut() {
-        *score = exp_non_positive(*score - stats.max) * inverse;
+        *score *= inverse;
     }
     products(grad_out, back.values_t, stride, dp);
-    let delta: f32 = scores.iter().zip(dp.iter()).map(|(p, d)| p * d).sum();
+    let delta = dot(scores, dp);
     for (d, &p) in dp.iter_mut().zip(scores.iter()) {
         *d = p * (*d - delta) * scale;
     }

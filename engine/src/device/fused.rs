@@ -1,14 +1,15 @@
-//! Element-wise chains in one pass each, for inference passes on the CPU: RMSNorm, `silu(gate) ·
-//! up` and RoPE (with the `[batch, seq, heads, dim] → [batch, heads, seq, dim]` transpose folded
-//! in).
+//! Element-wise chains in one pass each, for inference passes on the CPU: RMSNorm and RoPE (with
+//! the `[batch, seq, heads, dim] → [batch, heads, seq, dim]` transpose folded in); and the pieces
+//! the other CPU kernels share (host buffers, chunked dispatch, a vectorized `e^x`).
 //!
 //! burn writes each op of a chain into a buffer of its own, one thread at a time: RMSNorm is six
-//! ops, RoPE five plus a transposing copy, SiLU·mul two with libm's scalar `expf` per element.
-//! Here one loop reads the input once and writes the output once, split over rayon's threads when
-//! the tensor is large enough to pay for the wake-up. The loops are plain arithmetic compiled
-//! inside pulp's run-time dispatch, so they vectorize with AVX-512 or AVX2 where the processor
-//! has them. Each function returns `None` where it does not apply (autodiff tensors, other
-//! dtypes, GPU devices), and the caller keeps burn's ops, which training needs for its gradients.
+//! ops, RoPE five plus a transposing copy. Here one loop reads the input once and writes the
+//! output once, split over rayon's threads when the tensor is large enough to pay for the
+//! wake-up. The loops are plain arithmetic compiled inside pulp's run-time dispatch, so they
+//! vectorize with AVX-512 or AVX2 where the processor has them. Each function returns `None`
+//! where it does not apply (autodiff tensors, other dtypes, GPU devices), and the caller keeps
+//! burn's ops, which training needs for its gradients. `silu(gate) · up` is in [`super::swiglu`],
+//! with a backward of its own.
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
@@ -124,40 +125,6 @@ pub(super) fn sum_of_squares(row: &[f32]) -> f32 {
     partial.iter().sum::<f32>() + rest.iter().map(|v| v * v).sum::<f32>()
 }
 
-/// `silu(gate) * up` (`silu(g) = g · sigmoid(g)`), element by element.
-pub fn silu_mul<const D: usize>(gate: &Tensor<D>, up: &Tensor<D>) -> Option<Tensor<D>> {
-    let shape = gate.dims();
-    if up.dims() != shape {
-        return None;
-    }
-    let (gate_host, up_host) = (host(gate)?, host(up)?);
-    let (g, u) = (values(&gate_host), values(&up_host));
-    let mut out = vec![0.0f32; g.len()];
-    // Chunks of whole vectors; the offset of chunk `i` is `i * CHUNK`.
-    const CHUNK: usize = 1024;
-    for_chunks(
-        &mut out,
-        CHUNK,
-        #[inline(always)]
-        |index, dst| {
-            let start = index * CHUNK;
-            let (g, u) = (&g[start..start + dst.len()], &u[start..start + dst.len()]);
-            for ((o, &g), &u) in dst.iter_mut().zip(g).zip(u) {
-                *o = g * sigmoid(g) * u;
-            }
-        },
-    );
-    Some(tensor(out, shape))
-}
-
-/// `1 / (1 + e^-g)`, as burn computes it: through `e^-|g|`, which never overflows.
-#[inline(always)]
-fn sigmoid(g: f32) -> f32 {
-    let e = exp_non_positive(-g.abs());
-    let numerator = if g >= 0.0 { 1.0 } else { e };
-    numerator / (1.0 + e)
-}
-
 /// `e^t` for `t ≤ 0`, in arithmetic that vectorizes (libm's `expf` is a call per element):
 /// `t = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, `e^r` by Cephes' degree-6 polynomial (within 2 ulp),
 /// `2^n` written into the exponent bits. Below -87 (where `e^t` < 1.7e-38, past the normal
@@ -169,10 +136,11 @@ pub(super) fn exp_non_positive(t: f32) -> f32 {
     // ln 2 in two parts, so that `n · LN2_HIGH` is exact.
     const LN2_HIGH: f32 = 0.693_359_4;
     const LN2_LOW: f32 = -2.121_944_4e-4;
-    // Adding and subtracting 1.5 · 2^23 rounds to the nearest integer.
+    // Adding 1.5 · 2^23 rounds to the nearest integer, which lands in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
     let clamped = t.max(-87.0);
-    let n = (clamped * LOG2_E + ROUND) - ROUND;
+    let rounded = clamped * LOG2_E + ROUND;
+    let n = rounded - ROUND;
     let r = clamped - n * LN2_HIGH - n * LN2_LOW;
     let p = 1.987_569_1e-4_f32;
     let p = p * r + 1.398_199_9e-3;
@@ -181,11 +149,12 @@ pub(super) fn exp_non_positive(t: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 0.5;
     let e_r = p * r * r + r + 1.0;
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "n is an integer in [-126, 0]"
-    )]
-    let exponent = (n as i32 + 127).cast_unsigned();
+    // `n + 127` (n in [-126, 0]) from the bits, in integer lanes: a float-to-int `as` saturates,
+    // which LLVM scalarizes, one conversion and two compares per lane.
+    let exponent = rounded
+        .to_bits()
+        .wrapping_sub(ROUND.to_bits())
+        .wrapping_add(127);
     let e = e_r * f32::from_bits(exponent << 23);
     if t > -87.0 { e } else { 0.0 }
 }
@@ -227,7 +196,6 @@ pub fn rope(x: &Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Option<Tensor<4>
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::activation::silu;
     use burn::tensor::{Device, Distribution};
 
     use super::*;
@@ -253,28 +221,6 @@ mod tests {
             let got = rms_norm(&x, &weight, eps).expect("a plain f32 CPU tensor");
             assert!(max_difference(got, expected) < 1e-5, "{rows}x{width}");
         }
-    }
-
-    /// Inputs out to ±100, where `e^-|g|` meets the clamp, and NaN staying NaN.
-    #[test]
-    fn silu_mul_agrees_with_burns_ops() {
-        for shape in [[2, 3, 5], [8, 74, 176]] {
-            let gate = random(shape, 30.0);
-            let up = random(shape, 1.0);
-            let expected = silu(gate.clone()) * up.clone();
-            let got = silu_mul(&gate, &up).expect("a plain f32 CPU tensor");
-            let scale: f32 = expected.clone().abs().max().into_scalar();
-            assert!(max_difference(got, expected) <= 1e-6 * scale, "{shape:?}");
-        }
-        let gate = Tensor::<1>::from_floats([f32::NAN, -100.0, 0.0, 100.0], &Device::flex());
-        let up = Tensor::<1>::ones([4], &Device::flex());
-        let got: Vec<f32> = silu_mul(&gate, &up)
-            .expect("a plain f32 CPU tensor")
-            .into_data()
-            .try_into_vec::<f32>()
-            .expect("f32");
-        assert!(got[0].is_nan());
-        assert_eq!(&got[1..], &[-0.0, 0.0, 100.0]);
     }
 
     /// Against the separate ops on the transposed input.
@@ -303,6 +249,5 @@ mod tests {
     fn autodiff_tensors_keep_burns_ops() {
         let x = random([4, 8], 1.0).autodiff().require_grad();
         assert!(rms_norm(&x, &random([8], 1.0), 1e-6).is_none());
-        assert!(silu_mul(&x, &x).is_none());
     }
 }

@@ -26,7 +26,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
 use super::attention_rows::{
-    KeyValues, KeyValuesBack, RowGrads, RowStats, attend_row, attend_row_backward,
+    KeyValues, KeyValuesBack, RowGrads, RowStats, SLACK, attend_row, attend_row_backward,
 };
 use super::autodiff_op::Strategy;
 use super::fused::{contiguous, host, tensor, values};
@@ -180,12 +180,13 @@ fn slab<'a>(dims: &Dims, x: &'a [f32], block: usize) -> &'a [f32] {
     &x[block * size..][..size]
 }
 
-/// `[keys, dim]` → `[dim, keys]`.
+/// `[keys, dim]` → `[dim, keys]`, with [`SLACK`] zeros after it for the row kernels' last block.
 fn transposed(x: &[f32], keys: usize, dim: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; x.len()];
-    for (j, row) in x.chunks_exact(dim).enumerate() {
-        for (p, &value) in row.iter().enumerate() {
-            out[p * keys + j] = value;
+    let mut out = vec![0.0f32; x.len() + SLACK];
+    // Row by row of the output: contiguous writes, reads one cache line per key.
+    for (p, row) in out.chunks_exact_mut(keys).take(dim).enumerate() {
+        for (o, &value) in row.iter_mut().zip(x[p..].iter().step_by(dim)) {
+            *o = value;
         }
     }
     out

@@ -38,9 +38,16 @@ fn mask(seq: usize, device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(bias, [3, 1, seq, seq]), device)
 }
 
+/// Sequences shorter than one block of 16 keys and longer than 64 + 16 with a ragged tail.
 #[test]
 fn inference_agrees_with_burns_ops() {
-    let (heads, kv_heads, seq, dim) = (6, 2, 9, 16);
+    for seq in [9, 83] {
+        inference_agrees_at(seq);
+    }
+}
+
+fn inference_agrees_at(seq: usize) {
+    let (heads, kv_heads, dim) = (6, 2, 16);
     let (q, k, v) = (
         random([3, heads, seq, dim]),
         random([3, kv_heads, seq, dim]),
@@ -54,16 +61,22 @@ fn inference_agrees_with_burns_ops() {
     close(
         floats(got),
         floats(reference(q, k, v, mask, scale)),
-        "values",
+        &format!("values, seq {seq}"),
     );
 }
 
 /// Values and the gradients of `q`, `k` and `v` against burn's ops, through a weighted sum of the
 /// output, with `k` also used a second time so that its two gradients are summed; on training
-/// devices with and without gradient checkpointing.
+/// devices with and without gradient checkpointing; short and long sequences as above.
 #[test]
 fn training_agrees_with_burns_ops() {
-    let (heads, kv_heads, seq, dim) = (4, 2, 11, 8);
+    for seq in [11, 83] {
+        training_agrees_at(seq);
+    }
+}
+
+fn training_agrees_at(seq: usize) {
+    let (heads, kv_heads, dim) = (4, 2, 8);
     let (q, k, v) = (
         random([3, heads, seq, dim]),
         random([3, kv_heads, seq, dim]),
@@ -92,10 +105,10 @@ fn training_agrees_with_burns_ops() {
     let plain = Device::flex().autodiff();
     for device in [plain.clone(), plain.gradient_checkpointing()] {
         let (ours, theirs) = (run(true, &device), run(false, &device));
-        close(ours.0, theirs.0, "values");
-        close(ours.1, theirs.1, "q gradient");
-        close(ours.2, theirs.2, "k gradient");
-        close(ours.3, theirs.3, "v gradient");
+        close(ours.0, theirs.0, &format!("values, seq {seq}"));
+        close(ours.1, theirs.1, &format!("q gradient, seq {seq}"));
+        close(ours.2, theirs.2, &format!("k gradient, seq {seq}"));
+        close(ours.3, theirs.3, &format!("v gradient, seq {seq}"));
     }
 }
 

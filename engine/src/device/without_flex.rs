@@ -11,12 +11,17 @@ pub mod fused {
     }
 
     /// `None`: burn's ops.
-    pub fn silu_mul<const D: usize>(_: &Tensor<D>, _: &Tensor<D>) -> Option<Tensor<D>> {
+    pub fn rope(_: &Tensor<4>, _: &Tensor<4>, _: &Tensor<4>) -> Option<Tensor<4>> {
         None
     }
+}
+
+/// See the `flex` build's `swiglu`.
+pub mod swiglu {
+    use burn::tensor::Tensor;
 
     /// `None`: burn's ops.
-    pub fn rope(_: &Tensor<4>, _: &Tensor<4>, _: &Tensor<4>) -> Option<Tensor<4>> {
+    pub fn silu_mul<const D: usize>(_: &Tensor<D>, _: &Tensor<D>) -> Option<Tensor<D>> {
         None
     }
 }
