@@ -4,13 +4,15 @@
 //! 8 forget + 8 retain99 rows, reference fwd on the forget rows, AdamW lr 1e-5 with clipping).
 //! `scripts/bench-vs-torch.sh` runs both and prints the ratio. Models: tiny-llama (../shared/fixtures) and SmolLM2-135M (the GGUF
 //! from `scripts/fetch-smollm2.sh`); a missing one is skipped with a message. Like `lethe`, the
-//! bench links `lethe-alloc` (mimalloc as the global allocator).
+//! bench links `lethe-alloc` (mimalloc as the global allocator). Each pass runs on rayon's pool,
+//! as the trainer and the evaluation run theirs (`engine::device::on_pool`).
 
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use engine::DeviceSpec;
 use engine::data::PromptTemplate;
+use engine::device::on_pool;
 use engine::llama::{
     GenerateOptions, LoadedModel, ModelSource, Padding, TokenBatch, WeightDtype, load,
 };
@@ -59,6 +61,7 @@ fn models() -> Vec<(&'static str, PathBuf)> {
 
 fn bench_model(c: &mut Criterion, name: &str, loaded: &LoadedModel, rows: &[(String, String)]) {
     let (model, tokenizer) = (&loaded.model, &loaded.tokenizer);
+    let device = model.device();
     let template = PromptTemplate::QuestionAnswer;
     let pad = tokenizer.pad_id.unwrap_or(0);
     let encoded: Vec<Vec<u32>> = rows
@@ -72,7 +75,12 @@ fn bench_model(c: &mut Criterion, name: &str, loaded: &LoadedModel, rows: &[(Str
     group.throughput(Throughput::Elements(tokens));
     group.sample_size(10);
     group.bench_function(format!("batch{BATCH}"), |b| {
-        b.iter(|| model.forward(&batch, None).sum().into_scalar::<f32>());
+        // On rayon's pool, as `token_stats` runs an evaluation batch.
+        b.iter(|| {
+            on_pool(&device, || {
+                model.forward(&batch, None).sum().into_scalar::<f32>()
+            })
+        });
     });
     group.finish();
 
@@ -130,6 +138,7 @@ fn bench_npo_step(
         wrapper: Wrapper::None,
     };
     let mut optimizer = AdamW::new(AdamWConfig::default());
+    let device = policy.model.device();
     let mut slot = Some(policy.model);
     let mut group = c.benchmark_group(format!("{name}/npo-step"));
     group.throughput(Throughput::Elements(tokens as u64));
@@ -137,23 +146,22 @@ fn bench_npo_step(
     group.bench_function(format!("batch{BATCH}"), |b| {
         b.iter(|| {
             let Some(model) = slot.take() else { return };
-            let Ok(batch) = micro_batch(
-                &config,
-                &model,
-                Some(&reference.model),
-                &forget,
-                &retain,
-                None,
-                pad,
-            ) else {
-                return;
-            };
-            let Ok(output) = compute(&config, &batch, 0, None) else {
-                return;
-            };
-            let grads = output.loss.backward();
-            let (updated, _) = optimizer.step(model, &grads, 1e-5);
-            slot = Some(updated);
+            // On rayon's pool, as the trainer runs a micro-batch and the optimizer step.
+            slot = on_pool(&device, || {
+                let batch = micro_batch(
+                    &config,
+                    &model,
+                    Some(&reference.model),
+                    &forget,
+                    &retain,
+                    None,
+                    pad,
+                )
+                .ok()?;
+                let output = compute(&config, &batch, 0, None).ok()?;
+                let grads = output.loss.backward();
+                Some(optimizer.step(model, &grads, 1e-5).0)
+            });
         });
     });
     group.finish();

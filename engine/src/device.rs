@@ -19,6 +19,7 @@ mod attention_rows;
 mod autodiff_op;
 #[cfg(feature = "flex")]
 pub mod cached_attention;
+pub mod cpu_pool;
 #[cfg(feature = "flex")]
 pub mod few_rows;
 #[cfg(feature = "flex")]
@@ -46,6 +47,7 @@ pub use without_flex::{
     cached_attention, fused, host_values, sequence_attention, swiglu, target_nll,
 };
 
+pub use cpu_pool::on_pool;
 pub use list::Devices;
 
 /// Which compute device to run on, as written on the command line: `cpu`, `wgpu`, `cuda:N`.

@@ -5,6 +5,7 @@ use burn::tensor::Tensor;
 
 use super::batch::{Padding, TokenBatch};
 use super::model::LlamaForCausalLM;
+use crate::device::on_pool;
 
 /// When to stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +50,13 @@ impl LlamaForCausalLM {
         self.logits(hidden.narrow(1, seq - 1, 1))
     }
 
-    /// Greedy continuations of `prompts` (batched, left-padded).
+    /// Greedy continuations of `prompts` (batched, left-padded); on the CPU on rayon's pool
+    /// ([`crate::device::on_pool`]).
     pub fn generate(&self, prompts: &[Vec<u32>], options: &GenerateOptions) -> Vec<Generation> {
+        on_pool(&self.device(), || self.generate_here(prompts, options))
+    }
+
+    fn generate_here(&self, prompts: &[Vec<u32>], options: &GenerateOptions) -> Vec<Generation> {
         let rows = prompts.len();
         let mut out = vec![
             Generation {

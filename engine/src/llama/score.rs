@@ -8,6 +8,7 @@ use burn::tensor::{FloatDType, Int, Tensor, TensorData};
 use super::batch::{Padding, TokenBatch};
 use super::model::LlamaForCausalLM;
 use crate::data::{Encoded, IGNORE_INDEX};
+use crate::device::on_pool;
 
 /// Summed NLL of one sequence's target tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -180,7 +181,19 @@ impl LlamaForCausalLM {
     /// [`TokenStats`] of each example (right-padded batch, f32 log-softmax). The vocabulary-wide
     /// work (output projection, log-softmax and, with [`StatsDetail::Full`], argmax and the
     /// distribution's mean and variance) runs only at the positions that predict a target.
+    /// On the CPU the batch runs on rayon's pool ([`crate::device::on_pool`]).
     pub fn token_stats(
+        &self,
+        examples: &[Encoded],
+        pad_id: u32,
+        detail: StatsDetail,
+    ) -> Vec<TokenStats> {
+        on_pool(&self.device(), || {
+            self.token_stats_here(examples, pad_id, detail)
+        })
+    }
+
+    fn token_stats_here(
         &self,
         examples: &[Encoded],
         pad_id: u32,

@@ -18,6 +18,7 @@ use super::optimizer::{AdamW, AdamWConfig, GradStore};
 use super::schedule::{StepPlan, lr_multiplier};
 use crate::EngineError;
 use crate::data::Encoded;
+use crate::device::on_pool;
 use crate::llama::LlamaForCausalLM;
 use crate::objectives::baldro::sample_without_replacement;
 use crate::objectives::{rows, token_nll_of};
@@ -122,7 +123,7 @@ pub(crate) fn drive(
     config: &TrainConfig,
     observer: &mut dyn Observer,
     cancel: &AtomicBool,
-    micro: &mut dyn FnMut(&LlamaForCausalLM, &Position<'_>) -> Result<Micro, EngineError>,
+    micro: &mut (dyn FnMut(&LlamaForCausalLM, &Position<'_>) -> Result<Micro, EngineError> + Send),
 ) -> Result<LlamaForCausalLM, EngineError> {
     if !(config.lr.is_finite() && config.lr >= 0.0) {
         return Err(EngineError::InvalidConfig {
@@ -149,6 +150,8 @@ pub(crate) fn drive(
         config.epochs,
         config.warmup_epochs,
     );
+    // Each micro-batch and optimizer step runs on rayon's pool on the CPU (`device::on_pool`).
+    let device = policy.device();
     let mut optimizer = AdamW::new(config.adamw);
     let mut store = GradStore::for_config(&config.adamw);
     let mut step = 0_usize;
@@ -172,30 +175,30 @@ pub(crate) fn drive(
             return Err(EngineError::Cancelled);
         }
         let at = |what: String| format!("{what} at optimizer step {}", step + 1);
-        let output = micro(
-            &policy,
-            &Position {
-                items: &slot.items,
-                epoch: slot.epoch,
-                counter: slot.counter,
-            },
-        )
-        .map_err(|error| match error {
-            EngineError::NonFinite { what, value } => EngineError::NonFinite {
-                what: at(what),
-                value,
-            },
-            other => other,
+        let position = Position {
+            items: &slot.items,
+            epoch: slot.epoch,
+            counter: slot.counter,
+        };
+        let output = on_pool(&device, || {
+            let output = micro(&policy, &position).map_err(|error| match error {
+                EngineError::NonFinite { what, value } => EngineError::NonFinite {
+                    what: at(what),
+                    value,
+                },
+                other => other,
+            })?;
+            if !output.loss_value.is_finite() {
+                return Err(EngineError::NonFinite {
+                    what: at("loss".into()),
+                    value: output.loss_value,
+                });
+            }
+            let grads = output.loss.backward();
+            store.accumulate(&policy, &grads, 1.0 / ga);
+            Ok(output)
         })?;
-        if !output.loss_value.is_finite() {
-            return Err(EngineError::NonFinite {
-                what: at("loss".into()),
-                value: output.loss_value,
-            });
-        }
         tokens += output.tokens;
-        let grads = output.loss.backward();
-        store.accumulate(&policy, &grads, 1.0 / ga);
         sums.0 += output.loss_value;
         sums.1 += output.forget_loss;
         if let Some(retain) = output.retain_loss {
@@ -210,7 +213,8 @@ pub(crate) fn drive(
         weights.extend(output.weights);
         if slot.ends_step {
             let lr = config.lr * lr_multiplier(step, plan.warmup_steps, plan.total_steps);
-            let (updated, report) = optimizer.step_accumulated(policy, &store, lr);
+            let (updated, report) =
+                on_pool(&device, || optimizer.step_accumulated(policy, &store, lr));
             if !report.grad_norm.is_finite() {
                 return Err(EngineError::NonFinite {
                     what: at("gradient norm".into()),
