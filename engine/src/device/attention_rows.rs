@@ -10,7 +10,32 @@
 //! A row reads `scores.len()` keys: callers stop at the last key the mask leaves visible, since
 //! every later one would get a weight of exactly zero.
 
-use super::fused::exp_non_positive;
+use rayon::prelude::*;
+
+use super::fused::{dot, exp_non_positive};
+use super::vectorized::vectorized;
+
+/// `task(block)` for every block `0..blocks`, each inside pulp's dispatch (so that the row
+/// kernels vectorize), on rayon's threads when `parallel` (the call pays for waking them).
+pub(super) fn map_blocks<T: Send>(
+    blocks: usize,
+    parallel: bool,
+    task: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
+    let arch = pulp::Arch::new();
+    let run = |block| {
+        vectorized(
+            arch,
+            #[inline(always)]
+            || task(block),
+        )
+    };
+    if parallel {
+        (0..blocks).into_par_iter().map(run).collect()
+    } else {
+        (0..blocks).map(run).collect()
+    }
+}
 
 /// A row's softmax statistics: the max of its scores and `Σ e^(s - max)`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -178,25 +203,6 @@ fn exponentials(scores: &mut [f32], max: f32) -> f32 {
         rest.copy_from_slice(&tail[..len]);
     }
     sums.iter().sum()
-}
-
-/// `Σ a[j] · b[j]` over sixteen lanes.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut sums = [0.0f32; LANES];
-    let (chunks_a, chunks_b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let rest: f32 = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in chunks_a.zip(chunks_b) {
-        for ((sum, &x), &y) in sums.iter_mut().zip(x).zip(y) {
-            *sum += x * y;
-        }
-    }
-    sums.iter().sum::<f32>() + rest
 }
 
 /// `softmax(q·kᵀ · scale + bias) · v` into `out` (`[dim]`), over `scores.len()` keys.

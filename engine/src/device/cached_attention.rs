@@ -11,11 +11,9 @@
 //! Autodiff tensors, other dtypes and GPU devices return `None` and keep burn's ops.
 
 use burn::tensor::Tensor;
-use rayon::prelude::*;
 
-use super::attention_rows::{KeyValues, attend_row};
+use super::attention_rows::{KeyValues, attend_row, map_blocks};
 use super::fused::{host, tensor, values};
-use super::vectorized::vectorized;
 use crate::llama::kv_cache::HostKv;
 
 /// Below this many multiply-adds (per side: scores, weighted values) one thread does the step:
@@ -58,39 +56,32 @@ pub fn attend(
         reason = "burn scales f32 scores by an f32"
     )]
     let scale = scale as f32;
-    let arch = pulp::Arch::new();
     let cache = &*cache;
     // One task per (row, key/value head): its query heads' outputs, `[group, seq, dim]`.
-    let task = |block: usize| {
-        let (row, kv_head) = (block / kv_heads, block % kv_heads);
-        let (cached_keys, cached_values) = cache.block(block);
-        let mut out = vec![0.0f32; group * seq * dim];
-        let mut scores = vec![0.0f32; keys];
-        let kv = KeyValues {
-            keys_t: cached_keys,
-            values: cached_values,
-            stride: capacity,
-        };
-        vectorized(
-            arch,
-            #[inline(always)]
-            || {
-                for (index, out) in out.chunks_exact_mut(dim).enumerate() {
-                    let (member, position) = (index / seq, index % seq);
-                    let head = kv_head * group + member;
-                    let query = &q[((row * heads + head) * seq + position) * dim..][..dim];
-                    let bias = &mask[(row * seq + position) * keys..][..keys];
-                    attend_row(query, kv, bias, scale, &mut scores, out);
-                }
-            },
-        );
-        out
-    };
-    let parts: Vec<Vec<f32>> = if batch * heads * seq * keys * dim < PARALLEL_WORK {
-        (0..batch * kv_heads).map(task).collect()
-    } else {
-        (0..batch * kv_heads).into_par_iter().map(task).collect()
-    };
+    let parts = map_blocks(
+        batch * kv_heads,
+        batch * heads * seq * keys * dim >= PARALLEL_WORK,
+        #[inline(always)]
+        |block| {
+            let (row, kv_head) = (block / kv_heads, block % kv_heads);
+            let (cached_keys, cached_values) = cache.block(block);
+            let mut out = vec![0.0f32; group * seq * dim];
+            let mut scores = vec![0.0f32; keys];
+            let kv = KeyValues {
+                keys_t: cached_keys,
+                values: cached_values,
+                stride: capacity,
+            };
+            for (index, out) in out.chunks_exact_mut(dim).enumerate() {
+                let (member, position) = (index / seq, index % seq);
+                let head = kv_head * group + member;
+                let query = &q[((row * heads + head) * seq + position) * dim..][..dim];
+                let bias = &mask[(row * seq + position) * keys..][..keys];
+                attend_row(query, kv, bias, scale, &mut scores, out);
+            }
+            out
+        },
+    );
     let width = heads * dim;
     let mut out = vec![0.0f32; batch * seq * width];
     for (block, part) in parts.iter().enumerate() {

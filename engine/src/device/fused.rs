@@ -114,15 +114,26 @@ pub fn rms_norm<const D: usize>(x: &Tensor<D>, weight: &Tensor<1>, eps: f64) -> 
 /// Σ v² with sixteen partial sums, so that the loop vectorizes.
 #[inline(always)]
 pub(super) fn sum_of_squares(row: &[f32]) -> f32 {
-    let mut partial = [0.0f32; 16];
-    let chunks = row.chunks_exact(16);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (p, &v) in partial.iter_mut().zip(chunk) {
-            *p += v * v;
+    dot(row, row)
+}
+
+/// `Σ a[j] · b[j]` with sixteen partial sums, so that the loop vectorizes.
+#[inline(always)]
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut sums = [0.0f32; 16];
+    let (chunks_a, chunks_b) = (a.chunks_exact(16), b.chunks_exact(16));
+    let rest: f32 = chunks_a
+        .remainder()
+        .iter()
+        .zip(chunks_b.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in chunks_a.zip(chunks_b) {
+        for ((sum, &x), &y) in sums.iter_mut().zip(x).zip(y) {
+            *sum += x * y;
         }
     }
-    partial.iter().sum::<f32>() + rest.iter().map(|v| v * v).sum::<f32>()
+    sums.iter().sum::<f32>() + rest
 }
 
 /// `e^t` for `t ≤ 0`, in arithmetic that vectorizes (libm's `expf` is a call per element):

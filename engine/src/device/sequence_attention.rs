@@ -23,14 +23,13 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, Tensor, TensorData};
-use rayon::prelude::*;
 
 use super::attention_rows::{
     KeyValues, KeyValuesBack, RowGrads, RowStats, SLACK, attend_row, attend_row_backward,
+    map_blocks,
 };
 use super::autodiff_op::Strategy;
 use super::fused::{contiguous, host, tensor, values};
-use super::vectorized::vectorized;
 
 /// Below this many multiply-adds (scores side) one thread runs every block.
 const PARALLEL_WORK: usize = 1 << 16;
@@ -135,20 +134,8 @@ impl Dims {
     /// Runs `task` for every (row, key/value head) block, on rayon's threads when the call is
     /// large enough to pay for waking them.
     fn map_blocks<T: Send>(&self, task: impl Fn(usize) -> T + Sync) -> Vec<T> {
-        let arch = pulp::Arch::new();
-        let run = |block| {
-            vectorized(
-                arch,
-                #[inline(always)]
-                || task(block),
-            )
-        };
         let work = self.batch * self.heads * self.seq * self.keys * self.dim;
-        if work < PARALLEL_WORK {
-            (0..self.blocks()).map(run).collect()
-        } else {
-            (0..self.blocks()).into_par_iter().map(run).collect()
-        }
+        map_blocks(self.blocks(), work >= PARALLEL_WORK, task)
     }
 
     /// Query `index` of `block`'s task (`[group, seq]` in the task's order): its batch row, head
